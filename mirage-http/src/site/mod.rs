@@ -1,0 +1,265 @@
+//! Static sites from any [`KvRo`], served as nginx serves a directory.
+//!
+//! - `/` and directories serve their `index.html`; a directory named
+//!   without its trailing slash is redirected (301) to it.
+//! - `Content-Type` by extension ([`mime`]), `ETag` from the store's
+//!   digest, `Last-Modified` from its modification time.
+//! - `If-None-Match` / `If-Modified-Since` give 304 ([`conditional`]).
+//! - A single `Range` gives 206, or 416 when it lies outside the value;
+//!   several ranges are answered with the whole value ([`range`]).
+//! - A `NAME.gz` sibling is served with `Content-Encoding: gzip` to clients
+//!   that accept it, with `Vary: Accept-Encoding` (nginx `gzip_static`).
+//! - A `404.html` at the root is the body of every 404.
+//! - Paths are percent-decoded and dot-segments removed before they become
+//!   a [`Key`]; nothing outside the store's root can be named ([`path`]).
+//! - Bodies stream from the store in chunks (`get_partial`); a large file is
+//!   never held in memory whole.
+
+pub mod conditional;
+pub mod mime;
+pub mod path;
+pub mod range;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use mirage_core::{EntryKind, Key, KvError, KvRo};
+
+use crate::date::imf_fixdate;
+use crate::handler::Handler;
+use crate::request::{Method, Request, RequestHead};
+use crate::response::{Body, BodyError, Response};
+use conditional::{accepts_gzip, if_range_allows, not_modified};
+use range::{RangeRequest, parse_range};
+
+/// Choices for a [`StaticSite`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteOptions {
+    /// The file served for a directory. Default `index.html`.
+    pub index: String,
+    /// The page (at the root) sent as the body of a 404, if it exists.
+    /// Default `404.html`.
+    pub not_found_page: Option<String>,
+    /// Bytes read from the store per chunk of a streamed body; bodies no
+    /// larger are read in one piece. Default 64 KiB.
+    pub chunk_size: usize,
+    /// Serve `NAME.gz` siblings to clients accepting gzip. Default on.
+    pub gzip_static: bool,
+}
+
+impl Default for SiteOptions {
+    fn default() -> Self {
+        SiteOptions {
+            index: "index.html".to_owned(),
+            not_found_page: Some("404.html".to_owned()),
+            chunk_size: 64 * 1024,
+            gzip_static: true,
+        }
+    }
+}
+
+/// A [`Handler`] serving the files of a key-value store.
+#[derive(Debug)]
+pub struct StaticSite<K> {
+    kv: K,
+    options: SiteOptions,
+}
+
+impl<K: KvRo> StaticSite<K> {
+    /// Serves `kv` with the default [`SiteOptions`].
+    pub fn new(kv: K) -> Self {
+        StaticSite::with_options(kv, SiteOptions::default())
+    }
+
+    /// Serves `kv` with `options`.
+    pub fn with_options(kv: K, options: SiteOptions) -> Self {
+        StaticSite { kv, options }
+    }
+
+    /// The store.
+    pub fn kv(&self) -> &K {
+        &self.kv
+    }
+
+    /// The response to a request with this head (the body is not needed).
+    pub async fn respond(&self, req: &RequestHead) -> Response<'_> {
+        match req.method {
+            Method::Get | Method::Head => {}
+            _ => return Response::error(405).with_header("allow", "GET, HEAD"),
+        }
+        let Ok(path) = path::normalize(req.path()) else {
+            return Response::error(400);
+        };
+        let Ok(key) = Key::from_segments(path.segments.iter().cloned()) else {
+            return Response::error(400);
+        };
+        match self.kv.exists(&key).await {
+            Ok(Some(EntryKind::Dictionary)) if !path.trailing_slash => {
+                let mut location = path.to_url();
+                location.push('/');
+                if let Some(q) = req.query() {
+                    location.push('?');
+                    location.push_str(q);
+                }
+                Response::error(301).with_header("location", location)
+            }
+            Ok(Some(EntryKind::Dictionary)) => {
+                let Ok(index) = key.join(self.options.index.as_str()) else {
+                    return self.not_found(req).await;
+                };
+                match self.kv.exists(&index).await {
+                    Ok(Some(EntryKind::Value)) => self.serve(req, &index).await,
+                    Ok(_) => self.not_found(req).await,
+                    Err(e) => self.failed(&index, e),
+                }
+            }
+            Ok(Some(EntryKind::Value)) if !path.trailing_slash => self.serve(req, &key).await,
+            Ok(_) => self.not_found(req).await,
+            Err(e) => self.failed(&key, e),
+        }
+    }
+
+    /// Serves the value at `key`, honouring conditionals, ranges and gzip.
+    async fn serve(&self, req: &RequestHead, key: &Key) -> Response<'_> {
+        let name = key.basename().unwrap_or("");
+        let mut chosen = key.clone();
+        let mut gzip = false;
+        let mut vary = false;
+        if self.options.gzip_static {
+            if let Ok(gz) = key.parent().join(format!("{name}.gz")) {
+                if let Ok(Some(EntryKind::Value)) = self.kv.exists(&gz).await {
+                    vary = true;
+                    if accepts_gzip(&req.headers) {
+                        chosen = gz;
+                        gzip = true;
+                    }
+                }
+            }
+        }
+        let meta = async {
+            Ok::<_, KvError>((
+                self.kv.size(&chosen).await?,
+                self.kv.digest(&chosen).await?,
+                self.kv.last_modified(&chosen).await?,
+            ))
+        };
+        let (size, digest, modified) = match meta.await {
+            Ok(m) => m,
+            Err(KvError::NotFound(_)) => return self.not_found(req).await,
+            Err(e) => return self.failed(&chosen, e),
+        };
+        let etag = format!("\"{digest}\"");
+        let mut resp = Response::new(200)
+            .with_header("content-type", mime::content_type(name))
+            .with_header("last-modified", imf_fixdate(modified))
+            .with_header("etag", etag.clone())
+            .with_header("accept-ranges", "bytes");
+        if gzip {
+            resp.headers.append("content-encoding", "gzip");
+        }
+        if vary {
+            resp.headers.append("vary", "Accept-Encoding");
+        }
+        if not_modified(&req.headers, &etag, modified) {
+            resp.status = 304;
+            resp.headers.remove("accept-ranges");
+            return resp;
+        }
+        let head_only = req.method == Method::Head;
+        let range = match req.headers.get("range") {
+            Some(r)
+                if req.method == Method::Get && if_range_allows(&req.headers, &etag, modified) =>
+            {
+                parse_range(r, size)
+            }
+            _ => RangeRequest::Full,
+        };
+        match range {
+            RangeRequest::Full => resp.with_body(self.body(chosen, 0, size, head_only).await),
+            RangeRequest::Partial { start, end } => {
+                resp.status = 206;
+                resp.headers
+                    .append("content-range", format!("bytes {start}-{end}/{size}"));
+                resp.with_body(self.body(chosen, start, end + 1, head_only).await)
+            }
+            RangeRequest::Unsatisfiable => {
+                let mut r = Response::error(416);
+                r.headers.append("content-range", format!("bytes */{size}"));
+                r
+            }
+        }
+    }
+
+    /// The bytes `start..end` of `key`: read at once when small, else a
+    /// stream of chunks read as the connection takes them. For `HEAD`
+    /// nothing is read.
+    async fn body(&self, key: Key, start: u64, end: u64, head_only: bool) -> Body<'_> {
+        let len = end.saturating_sub(start);
+        if len == 0 {
+            return Body::Empty;
+        }
+        let chunk = self.options.chunk_size.max(1);
+        if !head_only && len <= chunk as u64 {
+            // One read; if it comes back short the stream path reports it.
+            if let Ok(b) = self.kv.get_partial(&key, start, len as usize).await {
+                if b.len() as u64 == len {
+                    return Body::Full(b);
+                }
+            }
+        }
+        let stream = futures::stream::unfold(Some((key, start)), move |state| async move {
+            let (key, offset) = state?;
+            if offset >= end {
+                return None;
+            }
+            let want = (end - offset).min(chunk as u64) as usize;
+            match self.kv.get_partial(&key, offset, want).await {
+                Ok(b) if b.is_empty() => Some((
+                    Err(BodyError::Truncated {
+                        got: offset - start,
+                        expected: len,
+                    }),
+                    None,
+                )),
+                Ok(b) => {
+                    let b: Bytes = if b.len() > want { b.slice(..want) } else { b };
+                    let next = offset + b.len() as u64;
+                    Some((Ok(b), Some((key, next))))
+                }
+                Err(e) => Some((Err(BodyError::Kv(e)), None)),
+            }
+        });
+        Body::Stream {
+            len: Some(len),
+            stream: stream.boxed_local(),
+        }
+    }
+
+    /// 404, with the site's own page when it has one.
+    async fn not_found(&self, req: &RequestHead) -> Response<'_> {
+        if let Some(page) = &self.options.not_found_page {
+            if let Ok(key) = Key::parse(page) {
+                if let (Ok(Some(EntryKind::Value)), Ok(size)) =
+                    (self.kv.exists(&key).await, self.kv.size(&key).await)
+                {
+                    let name = key.basename().unwrap_or("").to_owned();
+                    let body = self.body(key, 0, size, req.method == Method::Head).await;
+                    return Response::new(404)
+                        .with_header("content-type", mime::content_type(&name))
+                        .with_body(body);
+                }
+            }
+        }
+        Response::error(404)
+    }
+
+    fn failed(&self, key: &Key, e: KvError) -> Response<'_> {
+        log::warn!("{key}: {e}");
+        Response::error(500)
+    }
+}
+
+impl<K: KvRo> Handler for StaticSite<K> {
+    async fn handle(&self, req: Request) -> Response<'_> {
+        self.respond(&req.head).await
+    }
+}
