@@ -57,6 +57,21 @@ impl Record {
     }
 }
 
+impl core::fmt::Display for Record {
+    /// Writes the record as a master-file line: owner, TTL, class, type, data.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} {} {} {} {}",
+            self.name,
+            self.ttl,
+            self.class,
+            self.rtype(),
+            self.data
+        )
+    }
+}
+
 /// A DNS message.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Message {
