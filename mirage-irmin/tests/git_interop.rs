@@ -1,0 +1,496 @@
+//! Interoperability with the `git` command line, both ways: repositories we
+//! write pass `git fsck --strict` and show exactly our commits; repositories
+//! git writes (packs with deltas, packed-refs, annotated tags) read back with
+//! identical trees and histories.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use common::{SystemClock, TempDir, fsck, git, have_git, key};
+use futures::executor::block_on;
+use mirage_core::{EntryKind, Key};
+use mirage_irmin::{
+    Author, Backend, FsBackend, FsOptions, HashKind, Info, Merges, ObjectId, Repo, Store,
+};
+
+type FsRepo = Repo<FsBackend, SystemClock>;
+
+/// Every value below the root of `store`, as git's `ls-tree -r` would list it: path -> blob id.
+fn walk(store: &Store<FsBackend, SystemClock>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![Key::root()];
+    while let Some(dir) = todo.pop() {
+        for (name, kind) in block_on(store.list(&dir)).unwrap() {
+            let k = dir.join(name).unwrap();
+            match kind {
+                EntryKind::Dictionary => todo.push(k),
+                EntryKind::Value => {
+                    let id = block_on(store.entry(&k)).unwrap().unwrap().id;
+                    out.insert(
+                        k.to_string().trim_start_matches('/').to_owned(),
+                        id.to_string(),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+fn ls_tree(git_dir: &Path, rev: &str) -> BTreeMap<String, String> {
+    git(
+        git_dir,
+        &["--git-dir", git_dir.to_str().unwrap(), "ls-tree", "-r", rev],
+    )
+    .lines()
+    .map(|l| {
+        let (meta, path) = l.split_once('\t').unwrap();
+        let id = meta.split_whitespace().nth(2).unwrap();
+        (path.to_owned(), id.to_owned())
+    })
+    .collect()
+}
+
+fn oid(s: &str) -> ObjectId {
+    ObjectId::from_hex(s.trim().as_bytes()).unwrap()
+}
+
+#[test]
+fn a_repository_we_write_is_one_git_accepts() {
+    if !have_git("a_repository_we_write_is_one_git_accepts") {
+        return;
+    }
+    let tmp = TempDir::new("we-write");
+    let git_dir = tmp.path().join("repo.git");
+    let gd = git_dir.to_str().unwrap().to_owned();
+    let backend = FsBackend::init(&git_dir, HashKind::Sha1, FsOptions::default()).unwrap();
+    let alice = Author::new("Alice Example", "alice@example.org");
+    let repo: FsRepo = Repo::with_author(backend, SystemClock, alice.clone());
+    let main = repo.branch("main").unwrap();
+    let info = |m: &str| Info::new(alice.clone(), m);
+
+    block_on(async {
+        main.set(&key("README"), "hello\n", info("add README"))
+            .await
+            .unwrap();
+        let mut tx = main.transaction();
+        tx.set(key("src/lib.rs"), "fn main() {}\n")
+            .set(key("src/deep/er/file.txt"), vec![0u8, 1, 2, 255])
+            .set(key("docs/a.md"), "# A\n");
+        tx.commit(info("three files in one commit")).await.unwrap();
+        main.remove(&key("docs"), info("drop docs")).await.unwrap();
+
+        let feature = repo.branch("feature").unwrap();
+        feature
+            .merge_from(&main, &Merges::new(), info("start feature"))
+            .await
+            .unwrap();
+        feature
+            .set(&key("feature.txt"), "new\n", info("feature work"))
+            .await
+            .unwrap();
+        main.set(&key("README"), "hello again\n", info("edit README"))
+            .await
+            .unwrap();
+        main.merge_from(&feature, &Merges::new(), info("merge feature"))
+            .await
+            .unwrap();
+    });
+    let head = block_on(main.head()).unwrap().unwrap();
+    repo.tag("v1", head, Some("release one")).unwrap();
+    repo.tag("light", head, None).unwrap();
+
+    fsck(&git_dir);
+    let check = |repo: &FsRepo| {
+        let main = repo.branch("main").unwrap();
+        // The same commits, the same contents.
+        let ours: BTreeSet<ObjectId> = repo.ancestors(head).unwrap().into_iter().collect();
+        let theirs: BTreeSet<ObjectId> = git(&git_dir, &["--git-dir", &gd, "rev-list", "main"])
+            .lines()
+            .map(oid)
+            .collect();
+        assert_eq!(ours, theirs);
+        assert_eq!(ours.len(), 6);
+        assert_eq!(walk(&main), ls_tree(&git_dir, "main"));
+        assert_eq!(
+            git(
+                &git_dir,
+                &["--git-dir", &gd, "cat-file", "-p", "main:README"]
+            ),
+            "hello again\n"
+        );
+        assert_eq!(
+            common::git_bytes(
+                &git_dir,
+                &[
+                    "--git-dir",
+                    &gd,
+                    "cat-file",
+                    "-p",
+                    "main:src/deep/er/file.txt"
+                ]
+            ),
+            vec![0u8, 1, 2, 255]
+        );
+        let shown = git(
+            &git_dir,
+            &[
+                "--git-dir",
+                &gd,
+                "show",
+                "-s",
+                "--format=%an|%ae|%s|%P",
+                "main",
+            ],
+        );
+        let c = repo.commit(&head).unwrap();
+        let parents: Vec<String> = c.parents.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown.trim(),
+            format!(
+                "Alice Example|alice@example.org|merge feature|{}",
+                parents.join(" ")
+            )
+        );
+        assert_eq!(
+            git(
+                &git_dir,
+                &[
+                    "--git-dir",
+                    &gd,
+                    "log",
+                    "--format=%s",
+                    "-1",
+                    "main",
+                    "--",
+                    "docs"
+                ]
+            )
+            .trim(),
+            "drop docs"
+        );
+        // Our history of a path is git's.
+        let git_hist: Vec<ObjectId> = git(
+            &git_dir,
+            &[
+                "--git-dir",
+                &gd,
+                "log",
+                "--format=%H",
+                "main",
+                "--",
+                "README",
+            ],
+        )
+        .lines()
+        .map(oid)
+        .collect();
+        let our_hist: BTreeSet<ObjectId> = block_on(main.history_ids(&key("README")))
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(our_hist, git_hist.iter().copied().collect());
+        assert_eq!(
+            git(&git_dir, &["--git-dir", &gd, "cat-file", "-t", "v1"]).trim(),
+            "tag"
+        );
+        assert_eq!(
+            oid(&git(
+                &git_dir,
+                &["--git-dir", &gd, "rev-parse", "v1^{commit}"]
+            )),
+            head
+        );
+        assert_eq!(
+            oid(&git(&git_dir, &["--git-dir", &gd, "rev-parse", "light"])),
+            head
+        );
+    };
+    check(&repo);
+
+    // After gc everything is packed, git still agrees, and a fresh reader finds it all.
+    let outcome = repo.backend().gc().unwrap();
+    assert!(outcome.packed >= 6 * 2, "{outcome:?}");
+    assert_eq!(outcome.removed_loose, outcome.packed);
+    fsck(&git_dir);
+    let counts = git(&git_dir, &["--git-dir", &gd, "count-objects", "-v"]);
+    assert!(counts.lines().any(|l| l == "count: 0"), "{counts}");
+    assert!(
+        counts
+            .lines()
+            .any(|l| l.starts_with("in-pack: ") && l != "in-pack: 0"),
+        "{counts}"
+    );
+    let reopened: FsRepo = Repo::new(FsBackend::open(&git_dir).unwrap(), SystemClock);
+    check(&reopened);
+    // Writing on top of a packed history works, and gc again only packs the new objects.
+    let main = reopened.branch("main").unwrap();
+    block_on(main.set(&key("after-gc"), "x", info("after gc"))).unwrap();
+    let again = reopened.backend().gc().unwrap();
+    assert_eq!(again.packed, 3, "{again:?}");
+    fsck(&git_dir);
+}
+
+#[test]
+fn git_commits_on_top_of_ours_and_we_read_them() {
+    if !have_git("git_commits_on_top_of_ours_and_we_read_them") {
+        return;
+    }
+    let tmp = TempDir::new("git-on-top");
+    let git_dir = tmp.path().join("repo.git");
+    let repo: FsRepo = Repo::new(
+        FsBackend::init(&git_dir, HashKind::Sha1, FsOptions::default()).unwrap(),
+        SystemClock,
+    );
+    let main = repo.branch("main").unwrap();
+    block_on(main.set(&key("a/b.txt"), "ours\n", repo.info("ours"))).unwrap();
+
+    let work = tmp.path().join("work");
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            git_dir.to_str().unwrap(),
+            work.to_str().unwrap(),
+        ],
+    );
+    std::fs::write(work.join("a/b.txt"), "theirs\n").unwrap();
+    std::fs::write(work.join("c.txt"), "new\n").unwrap();
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "by git"]);
+    git(&work, &["push", "-q", "origin", "main"]);
+
+    let head = oid(&git(&work, &["rev-parse", "HEAD"]));
+    assert_eq!(block_on(main.head()).unwrap(), Some(head));
+    assert_eq!(block_on(main.get(&key("a/b.txt"))).unwrap(), "theirs\n");
+    assert_eq!(block_on(main.get(&key("c.txt"))).unwrap(), "new\n");
+    let c = repo.commit(&head).unwrap();
+    assert_eq!(c.message, "by git\n");
+    assert_eq!(c.author.name, "Git User");
+    // And we commit on top of git's commit.
+    block_on(main.set(&key("d.txt"), "ours again\n", repo.info("ours again"))).unwrap();
+    fsck(&git_dir);
+    git(&work, &["pull", "-q", "--ff-only"]);
+    assert_eq!(
+        std::fs::read_to_string(work.join("d.txt")).unwrap(),
+        "ours again\n"
+    );
+}
+
+/// Commits everything in `work` at a fixed, increasing time.
+fn commit_all(work: &Path, message: &str, t: u32) {
+    git(work, &["add", "-A"]);
+    let date = format!("{} +0000", 1_600_000_000 + t * 60);
+    let out = common::git_cmd(work, &["commit", "-q", "--allow-empty", "-m", message])
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn tag_at(work: &Path, args: &[&str], t: u32) {
+    let date = format!("{} +0000", 1_600_000_000 + t * 60);
+    let out = common::git_cmd(work, args)
+        .env("GIT_COMMITTER_DATE", &date)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A file of `lines` numbered lines with line `changed` altered: big, and
+/// similar across versions, so `git gc --aggressive` stores deltas.
+fn big_file(lines: usize, changed: usize, version: u32) -> String {
+    (0..lines)
+        .map(|i| {
+            if i == changed {
+                format!("line {i} changed in version {version}\n")
+            } else {
+                format!("line {i} of a long file that compresses and deltas well\n")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_repository_git_writes_reads_back_identically() {
+    if !have_git("a_repository_git_writes_reads_back_identically") {
+        return;
+    }
+    let tmp = TempDir::new("git-writes");
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    git(&work, &["init", "-q", "-b", "main"]);
+    let mut t = 0;
+    for v in 0..12u32 {
+        std::fs::create_dir_all(work.join("dir/sub")).unwrap();
+        std::fs::write(work.join("big.txt"), big_file(400, v as usize * 7, v)).unwrap();
+        std::fs::write(
+            work.join(format!("dir/file{}.txt", v % 4)),
+            format!("version {v}\n"),
+        )
+        .unwrap();
+        if v % 3 == 0 {
+            std::fs::write(work.join("dir/sub/rare.txt"), format!("rare {v}\n")).unwrap();
+        }
+        if v == 5 {
+            std::fs::remove_file(work.join("dir/file1.txt")).unwrap();
+        }
+        t += 1;
+        commit_all(&work, &format!("commit {v}"), t);
+        if v == 3 {
+            tag_at(&work, &["tag", "-a", "-m", "annotated three", "v3"], t);
+        }
+        if v == 6 {
+            tag_at(&work, &["tag", "light6"], t);
+        }
+    }
+    // A side branch, merged back: a merge commit in history.
+    git(&work, &["checkout", "-q", "-b", "side", "HEAD~4"]);
+    std::fs::write(work.join("side.txt"), "side\n").unwrap();
+    t += 1;
+    commit_all(&work, "side work", t);
+    git(&work, &["checkout", "-q", "main"]);
+    std::fs::write(work.join("dir/file0.txt"), "main after fork\n").unwrap();
+    t += 1;
+    commit_all(&work, "main after fork", t);
+    let date = format!("{} +0000", 1_600_000_000 + (t + 1) * 60);
+    let out = common::git_cmd(
+        &work,
+        &["merge", "-q", "--no-ff", "-m", "merge side", "side"],
+    )
+    .env("GIT_AUTHOR_DATE", &date)
+    .env("GIT_COMMITTER_DATE", &date)
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    git(&work, &["gc", "-q", "--aggressive", "--prune=now"]);
+
+    let gd = work.join(".git");
+    assert!(gd.join("packed-refs").is_file(), "git gc packs refs");
+    let loose = git(&work, &["count-objects", "-v"]);
+    assert!(loose.lines().any(|l| l == "count: 0"), "{loose}");
+    let pack = common::fsck_pack_list(&gd);
+    let verify = git(&work, &["verify-pack", "-v", pack.to_str().unwrap()]);
+    assert!(
+        verify.contains("chain length = 1"),
+        "the pack holds deltas:\n{verify}"
+    );
+
+    let repo: FsRepo = Repo::new(FsBackend::open(&work).unwrap(), SystemClock);
+    for branch in ["main", "side"] {
+        let store = repo.branch(branch).unwrap();
+        let head = block_on(store.head()).unwrap().unwrap();
+        assert_eq!(head, oid(&git(&work, &["rev-parse", branch])));
+        assert_eq!(walk(&store), ls_tree(&gd, branch), "tree of {branch}");
+        let ours: BTreeSet<ObjectId> = repo.ancestors(head).unwrap().into_iter().collect();
+        let theirs: BTreeSet<ObjectId> =
+            git(&work, &["rev-list", branch]).lines().map(oid).collect();
+        assert_eq!(ours, theirs, "history of {branch}");
+    }
+    let main = repo.branch("main").unwrap();
+    // Contents equal the work tree (delta-compressed big.txt included).
+    for path in ["big.txt", "dir/file0.txt", "dir/sub/rare.txt", "side.txt"] {
+        assert_eq!(
+            block_on(main.get(&key(path))).unwrap(),
+            std::fs::read(work.join(path)).unwrap(),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        block_on(main.find(&key("dir/file1.txt")))
+            .unwrap()
+            .map(|b| b.to_vec()),
+        std::fs::read(work.join("dir/file1.txt")).ok()
+    );
+    // Histories of paths, in git log's order.
+    for path in [
+        "big.txt",
+        "dir/file1.txt",
+        "dir/sub/rare.txt",
+        "side.txt",
+        "dir",
+    ] {
+        let theirs: Vec<ObjectId> = git(&work, &["log", "--format=%H", "main", "--", path])
+            .lines()
+            .map(oid)
+            .collect();
+        let ours = block_on(main.history_ids(&key(path))).unwrap();
+        assert_eq!(ours, theirs, "history of {path}");
+    }
+    let last = block_on(main.last_modified(&key("dir/sub/rare.txt")))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        last.id,
+        oid(&git(
+            &work,
+            &["log", "-1", "--format=%H", "--", "dir/sub/rare.txt"]
+        ))
+    );
+    assert_eq!(
+        last.time.secs,
+        git(
+            &work,
+            &["log", "-1", "--format=%at", "--", "dir/sub/rare.txt"]
+        )
+        .trim()
+        .parse::<i64>()
+        .unwrap()
+    );
+    // Tags, annotated and lightweight, from packed-refs.
+    let tags: BTreeMap<String, ObjectId> = repo.tags().unwrap().into_iter().collect();
+    assert_eq!(tags.len(), 2);
+    assert_eq!(tags["v3"], oid(&git(&work, &["rev-parse", "v3"])));
+    assert_eq!(
+        repo.peel(tags["v3"]).unwrap(),
+        oid(&git(&work, &["rev-parse", "v3^{commit}"]))
+    );
+    assert_eq!(tags["light6"], oid(&git(&work, &["rev-parse", "light6"])));
+    // Merge bases agree with git's.
+    let a = oid(&git(&work, &["rev-parse", "main~1"]));
+    let b = oid(&git(&work, &["rev-parse", "side"]));
+    assert_eq!(
+        repo.lca(a, b).unwrap(),
+        vec![oid(&git(&work, &["merge-base", "main~1", "side"]))]
+    );
+    // Every object git has, we read with the id git gives it.
+    let all = git(
+        &work,
+        &[
+            "cat-file",
+            "--batch-all-objects",
+            "--batch-check=%(objectname) %(objecttype) %(objectsize)",
+        ],
+    );
+    for line in all.lines() {
+        let mut parts = line.split(' ');
+        let id = oid(parts.next().unwrap());
+        let raw = repo.backend().read_object(&id).unwrap().unwrap();
+        assert_eq!(raw.kind.to_string(), parts.next().unwrap());
+        assert_eq!(raw.data.len().to_string(), parts.next().unwrap());
+        assert_eq!(
+            mirage_irmin::object::object_id(HashKind::Sha1, raw.kind, &raw.data).unwrap(),
+            id
+        );
+    }
+    // Writing into git's packed repository keeps it valid.
+    block_on(main.set(&key("from-us.txt"), "hi\n", repo.info("from us"))).unwrap();
+    fsck(&gd);
+    assert_eq!(git(&work, &["show", "main:from-us.txt"]), "hi\n");
+}
