@@ -1,0 +1,6 @@
+//! Integration tests; modules mirror `src/`.
+
+mod client;
+mod parse;
+mod server;
+mod site;

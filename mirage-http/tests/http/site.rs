@@ -1,0 +1,343 @@
+//! The static-site handler over a `MemKv`, and over the server.
+
+use std::cell::Cell;
+
+use bytes::Bytes;
+use mirage_core::mem::{MemKv, Simulation};
+use mirage_core::{Digest, EntryKind, Key, KvError, KvRo, KvRw, PosixTime, Stack, TcpFlow};
+use mirage_http::date::imf_fixdate;
+use mirage_http::parse::{Limits, Status, parse_head};
+use mirage_http::{Body, Config, Response, SiteOptions, StaticSite};
+
+use crate::client::{Reader, exchange, run, server_addr};
+
+fn site(files: &[(&str, &[u8])]) -> (Simulation, MemKv) {
+    let mut sim = Simulation::new(3);
+    let kv = MemKv::new(sim.clock());
+    for (path, data) in files {
+        let key = Key::parse(path).unwrap();
+        sim.block_on(kv.set(&key, Bytes::copy_from_slice(data)))
+            .unwrap()
+            .unwrap();
+    }
+    (sim, kv)
+}
+
+/// The response to `request` (a head), with its body collected.
+fn get<K: KvRo>(
+    sim: &mut Simulation,
+    site: &StaticSite<K>,
+    request: &str,
+) -> (Response<'static>, Vec<u8>) {
+    let Ok(Status::Complete((head, _))) = parse_head(request.as_bytes(), &Limits::default()) else {
+        panic!("bad test request {request:?}")
+    };
+    sim.block_on(async {
+        let resp = site.respond(&head).await;
+        let mut body = Vec::new();
+        let stripped = Response {
+            status: resp.status,
+            headers: resp.headers.clone(),
+            body: Body::Empty,
+        };
+        match resp.body {
+            Body::Empty => {}
+            Body::Full(b) => body.extend_from_slice(&b),
+            Body::Stream { mut stream, len } => {
+                use futures::StreamExt;
+                while let Some(c) = stream.next().await {
+                    body.extend_from_slice(&c.unwrap());
+                }
+                if let Some(len) = len {
+                    assert_eq!(body.len() as u64, len);
+                }
+            }
+        }
+        (stripped, body)
+    })
+    .unwrap()
+}
+
+fn req(path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: a\r\n\r\n")
+}
+
+fn hdr<'a>(r: &'a Response<'_>, name: &str) -> Option<&'a str> {
+    r.headers.get_str(name)
+}
+
+const FILES: &[(&str, &[u8])] = &[
+    ("index.html", b"<h1>home</h1>"),
+    ("docs/index.html", b"<h1>docs</h1>"),
+    ("docs/guide.txt", b"0123456789abcdefghij"),
+    ("empty/.keep", b""),
+    ("style.css", b"body{}"),
+    ("style.css.gz", b"\x1f\x8bGZ"),
+    ("caf\u{e9}.txt", b"coffee"),
+];
+
+#[test]
+fn index_and_directories() {
+    let (mut sim, kv) = site(FILES);
+    let s = StaticSite::new(kv);
+    let (r, body) = get(&mut sim, &s, &req("/"));
+    assert_eq!((r.status, &body[..]), (200, &b"<h1>home</h1>"[..]));
+    assert_eq!(hdr(&r, "content-type"), Some("text/html; charset=utf-8"));
+    let (r, _) = get(&mut sim, &s, &req("/docs?x=1"));
+    assert_eq!((r.status, hdr(&r, "location")), (301, Some("/docs/?x=1")));
+    let (r, body) = get(&mut sim, &s, &req("/docs/"));
+    assert_eq!((r.status, &body[..]), (200, &b"<h1>docs</h1>"[..]));
+    let (r, _) = get(&mut sim, &s, &req("/empty/"));
+    assert_eq!(r.status, 404);
+    let (r, _) = get(&mut sim, &s, &req("/docs/guide.txt/"));
+    assert_eq!(r.status, 404);
+    let (r, body) = get(&mut sim, &s, &req("/caf%C3%A9.txt"));
+    assert_eq!((r.status, &body[..]), (200, &b"coffee"[..]));
+    let (r, _) = get(
+        &mut sim,
+        &s,
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert_eq!((r.status, hdr(&r, "allow")), (405, Some("GET, HEAD")));
+}
+
+#[test]
+fn not_found_uses_the_sites_page() {
+    let (mut sim, kv) = site(FILES);
+    let s = StaticSite::new(kv.clone());
+    let (r, body) = get(&mut sim, &s, &req("/nope"));
+    assert_eq!((r.status, &body[..]), (404, &b"404 Not Found\n"[..]));
+    sim.block_on(kv.set(&Key::parse("404.html").unwrap(), "<p>lost</p>".into()))
+        .unwrap()
+        .unwrap();
+    let (r, body) = get(&mut sim, &s, &req("/nope"));
+    assert_eq!((r.status, &body[..]), (404, &b"<p>lost</p>"[..]));
+    assert_eq!(hdr(&r, "content-type"), Some("text/html; charset=utf-8"));
+}
+
+#[test]
+fn validators_and_conditional_requests() {
+    let (mut sim, kv) = site(FILES);
+    let key = Key::parse("docs/guide.txt").unwrap();
+    let digest = sim.block_on(kv.digest(&key)).unwrap().unwrap();
+    let modified = sim.block_on(kv.last_modified(&key)).unwrap().unwrap();
+    let s = StaticSite::new(kv);
+    let (r, _) = get(&mut sim, &s, &req("/docs/guide.txt"));
+    let etag = format!("\"{digest}\"");
+    assert_eq!(hdr(&r, "etag"), Some(etag.as_str()));
+    assert_eq!(
+        hdr(&r, "last-modified"),
+        Some(imf_fixdate(modified).as_str())
+    );
+    assert_eq!(hdr(&r, "content-type"), Some("text/plain; charset=utf-8"));
+    let cond = |h: &str| format!("GET /docs/guide.txt HTTP/1.1\r\nHost: a\r\n{h}\r\n\r\n");
+    let (r, body) = get(&mut sim, &s, &cond(&format!("If-None-Match: {etag}")));
+    assert_eq!((r.status, body.len()), (304, 0));
+    let (r, _) = get(&mut sim, &s, &cond("If-None-Match: \"other\""));
+    assert_eq!(r.status, 200);
+    let (r, _) = get(
+        &mut sim,
+        &s,
+        &cond(&format!("If-Modified-Since: {}", imf_fixdate(modified))),
+    );
+    assert_eq!(r.status, 304);
+    let earlier = PosixTime::from_secs(modified.secs - 1);
+    let (r, _) = get(
+        &mut sim,
+        &s,
+        &cond(&format!("If-Modified-Since: {}", imf_fixdate(earlier))),
+    );
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn ranges() {
+    let (mut sim, kv) = site(FILES);
+    let s = StaticSite::new(kv);
+    let range = |h: &str| format!("GET /docs/guide.txt HTTP/1.1\r\nHost: a\r\nRange: {h}\r\n\r\n");
+    let (r, body) = get(&mut sim, &s, &range("bytes=2-5"));
+    assert_eq!((r.status, &body[..]), (206, &b"2345"[..]));
+    assert_eq!(hdr(&r, "content-range"), Some("bytes 2-5/20"));
+    let (r, body) = get(&mut sim, &s, &range("bytes=-3"));
+    assert_eq!((r.status, &body[..]), (206, &b"hij"[..]));
+    let (r, _) = get(&mut sim, &s, &range("bytes=20-"));
+    assert_eq!(
+        (r.status, hdr(&r, "content-range")),
+        (416, Some("bytes */20"))
+    );
+    let (r, body) = get(&mut sim, &s, &range("bytes=0-1,4-5"));
+    assert_eq!((r.status, body.len()), (200, 20));
+    let (r, body) = get(
+        &mut sim,
+        &s,
+        "GET /docs/guide.txt HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\nIf-Range: \"stale\"\r\n\r\n",
+    );
+    assert_eq!((r.status, body.len()), (200, 20));
+}
+
+#[test]
+fn precompressed_siblings() {
+    let (mut sim, kv) = site(FILES);
+    let s = StaticSite::new(kv);
+    let (r, body) = get(
+        &mut sim,
+        &s,
+        "GET /style.css HTTP/1.1\r\nHost: a\r\nAccept-Encoding: br, gzip\r\n\r\n",
+    );
+    assert_eq!(&body[..], b"\x1f\x8bGZ");
+    assert_eq!(hdr(&r, "content-encoding"), Some("gzip"));
+    assert_eq!(hdr(&r, "content-type"), Some("text/css; charset=utf-8"));
+    assert_eq!(hdr(&r, "vary"), Some("Accept-Encoding"));
+    let (r, body) = get(&mut sim, &s, &req("/style.css"));
+    assert_eq!(&body[..], b"body{}");
+    assert_eq!(hdr(&r, "content-encoding"), None);
+    assert_eq!(hdr(&r, "vary"), Some("Accept-Encoding"));
+    let (r, _) = get(&mut sim, &s, &req("/index.html"));
+    assert_eq!(hdr(&r, "vary"), None);
+    let off = StaticSite::with_options(
+        s.kv().clone(),
+        SiteOptions {
+            gzip_static: false,
+            ..SiteOptions::default()
+        },
+    );
+    let (r, _) = get(
+        &mut sim,
+        &off,
+        "GET /style.css HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n\r\n",
+    );
+    assert_eq!(hdr(&r, "content-encoding"), None);
+}
+
+#[test]
+fn traversal_is_refused() {
+    let (mut sim, kv) = site(FILES);
+    let s = StaticSite::new(kv);
+    for path in [
+        "/../etc/passwd",
+        "/%2e%2e/etc/passwd",
+        "/docs/../../etc/passwd",
+        "/docs/%2E%2E/%2e%2e/etc/passwd",
+        "/docs%2f..%2f..%2fetc%2fpasswd",
+        "/docs/guide.txt%00.html",
+        "/..%5c..%5cetc%5cpasswd",
+        "/docs\\..\\..\\etc",
+        "/%",
+    ] {
+        let (r, _) = get(&mut sim, &s, &req(path));
+        assert_eq!(r.status, 400, "{path}");
+    }
+    // Dot segments inside the root are resolved, as nginx does.
+    let (r, body) = get(&mut sim, &s, &req("/docs/./../docs/guide.txt"));
+    assert_eq!((r.status, body.len()), (200, 20));
+}
+
+/// A store that records how it is read.
+struct Watched {
+    inner: MemKv,
+    whole_reads: Cell<usize>,
+    largest_partial: Cell<usize>,
+}
+
+impl KvRo for Watched {
+    async fn exists(&self, key: &Key) -> Result<Option<EntryKind>, KvError> {
+        self.inner.exists(key).await
+    }
+    async fn get(&self, key: &Key) -> Result<Bytes, KvError> {
+        self.whole_reads.set(self.whole_reads.get() + 1);
+        self.inner.get(key).await
+    }
+    async fn get_partial(&self, key: &Key, offset: u64, length: usize) -> Result<Bytes, KvError> {
+        self.largest_partial
+            .set(self.largest_partial.get().max(length));
+        self.inner.get_partial(key, offset, length).await
+    }
+    async fn list(&self, key: &Key) -> Result<Vec<(String, EntryKind)>, KvError> {
+        self.inner.list(key).await
+    }
+    async fn last_modified(&self, key: &Key) -> Result<PosixTime, KvError> {
+        self.inner.last_modified(key).await
+    }
+    async fn digest(&self, key: &Key) -> Result<Digest, KvError> {
+        self.inner.digest(key).await
+    }
+    async fn size(&self, key: &Key) -> Result<u64, KvError> {
+        self.inner.size(key).await
+    }
+}
+
+#[test]
+fn large_files_stream_in_chunks_over_the_server() {
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let (_, kv) = site(&[("big.bin", &big), ("index.html", b"hi")]);
+    let watched = Watched {
+        inner: kv,
+        whole_reads: Cell::new(0),
+        largest_partial: Cell::new(0),
+    };
+    let site = StaticSite::new(&watched);
+    let expected = big.clone();
+    run(site, Config::default(), |host, _| async move {
+        let mut flow = host.tcp_connect(server_addr()).await.unwrap();
+        let resp = exchange(&mut flow, b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n").await;
+        assert_eq!(resp.status, 200);
+        assert_eq!(
+            resp.header("content-type"),
+            Some("application/octet-stream")
+        );
+        assert_eq!(resp.body.len(), expected.len());
+        assert!(resp.body == expected);
+        let resp = exchange(
+            &mut flow,
+            b"GET /big.bin HTTP/1.1\r\nHost: a\r\nRange: bytes=1000000-1000009\r\n\r\n",
+        )
+        .await;
+        assert_eq!(
+            (resp.status, &resp.body[..]),
+            (206, &expected[1_000_000..1_000_010])
+        );
+        let resp = exchange(&mut flow, b"HEAD /big.bin HTTP/1.1\r\nHost: a\r\n\r\n").await;
+        assert_eq!(resp.header("content-length"), Some("3000000"));
+    });
+    assert_eq!(watched.whole_reads.get(), 0);
+    assert_eq!(watched.largest_partial.get(), 64 * 1024);
+}
+
+#[test]
+fn traversal_and_smuggling_corpus_over_the_wire() {
+    let (_, kv) = site(FILES);
+    let corpus: &[(&[u8], u16)] = &[
+        (b"GET /../etc/passwd HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        (b"GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        (b"GET /a%2f..%2f..%2fetc/passwd HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        (b"GET /index.html%00 HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        (
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nX",
+            400,
+        ),
+        (
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n",
+            400,
+        ),
+        (
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+            400,
+        ),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nX: y\r\n Transfer-Encoding: chunked\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n", 400),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a\rb\r\n", 400),
+        (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    ];
+    for (bytes, status) in corpus {
+        let site = StaticSite::new(kv.clone());
+        run(site, Config::default(), |host, _| async move {
+            let mut flow = host.tcp_connect(server_addr()).await.unwrap();
+            let mut reader = Reader::new();
+            flow.write_all(bytes).await.unwrap();
+            let resp = reader.response(&mut flow, false).await.unwrap();
+            assert_eq!(resp.status, *status, "{}", String::from_utf8_lossy(bytes));
+        });
+    }
+}
