@@ -1,0 +1,110 @@
+use alloc::vec;
+use alloc::vec::Vec;
+use core::net::{IpAddr, SocketAddr};
+
+use crate::stack::{Stack, StackError, TcpFlow, TcpListener, UdpSocket};
+
+/// Checks TCP and UDP on `ip`, an address of the stack that it can reach
+/// itself (e.g. 127.0.0.1 for host sockets): listen on port 0, connect,
+/// echo 200 KiB both ways concurrently, half-close, refused connections,
+/// address-in-use, and UDP datagrams with their sender addresses.
+pub async fn stack<S: Stack + ?Sized>(s: &S, ip: IpAddr) {
+    // TCP.
+    let listener = s
+        .tcp_listen(SocketAddr::new(ip, 0))
+        .await
+        .expect("listen on port 0");
+    let addr = listener.local_addr();
+    assert_ne!(addr.port(), 0, "listening on port 0 picks a port");
+    assert!(
+        matches!(s.tcp_listen(addr).await, Err(StackError::AddrInUse(_))),
+        "listening twice on one address is AddrInUse"
+    );
+    let payload: Vec<u8> = (0..200 * 1024u32).map(|i| (i * 7 % 251) as u8).collect();
+    let server = async {
+        let mut flow = listener.accept().await.expect("accept");
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let n = flow.read(&mut buf).await.expect("server read");
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            flow.write_all(&buf[..n]).await.expect("server write");
+        }
+        flow.close().await.expect("server close");
+        got
+    };
+    let client = async {
+        let mut flow = s.tcp_connect(addr).await.expect("connect");
+        assert_eq!(flow.peer_addr(), addr, "peer address of a connected flow");
+        let mut echoed = Vec::new();
+        let mut buf = vec![0u8; 4096];
+        let mut sent = 0;
+        // Interleave writing and reading so neither side's buffers fill up.
+        while sent < payload.len() {
+            let end = (sent + 8192).min(payload.len());
+            flow.write_all(&payload[sent..end])
+                .await
+                .expect("client write");
+            sent = end;
+            while echoed.len() + 8192 < sent {
+                let n = flow.read(&mut buf).await.expect("client read");
+                assert!(n > 0, "early end of stream");
+                echoed.extend_from_slice(&buf[..n]);
+            }
+        }
+        flow.shutdown().await.expect("half-close");
+        loop {
+            let n = flow
+                .read(&mut buf)
+                .await
+                .expect("client read after half-close");
+            if n == 0 {
+                break;
+            }
+            echoed.extend_from_slice(&buf[..n]);
+        }
+        echoed
+    };
+    let (got, echoed) = futures::join!(server, client);
+    assert!(
+        got == payload,
+        "the server received the bytes sent, in order"
+    );
+    assert!(echoed == payload, "the client received the echo, in order");
+    drop(listener);
+    assert!(
+        s.tcp_connect(addr).await.is_err(),
+        "connecting to a closed listener fails"
+    );
+
+    // UDP.
+    let a = s
+        .udp_bind(SocketAddr::new(ip, 0))
+        .await
+        .expect("udp bind a");
+    let b = s
+        .udp_bind(SocketAddr::new(ip, 0))
+        .await
+        .expect("udp bind b");
+    assert!(
+        matches!(
+            s.udp_bind(a.local_addr()).await,
+            Err(StackError::AddrInUse(_))
+        ),
+        "binding twice is AddrInUse"
+    );
+    let mut buf = [0u8; 2048];
+    for i in 0..10u8 {
+        let msg = [i; 100];
+        a.send_to(&msg, b.local_addr()).await.expect("send_to");
+        let (n, from) = b.recv_from(&mut buf).await.expect("recv_from");
+        assert_eq!(&buf[..n], &msg[..], "datagram {i} arrives whole");
+        assert_eq!(from, a.local_addr(), "sender address of datagram {i}");
+        b.send_to(&buf[..n], from).await.expect("reply");
+        let (n, from) = a.recv_from(&mut buf).await.expect("recv reply");
+        assert_eq!((n, from), (100, b.local_addr()), "reply {i}");
+    }
+}
