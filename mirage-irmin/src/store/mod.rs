@@ -281,19 +281,25 @@ impl<B: Backend, C: WallClock> Store<B, C> {
                 Op::Set(path, value) => editor.set(path, value)?,
                 Op::Remove(path) => editor.remove(path)?,
                 Op::Rename(from, to) => {
-                    if to.starts_with(from) && to != from {
+                    let entry = editor
+                        .get(from)?
+                        .ok_or_else(|| StoreError::NotFound(from.clone()))?;
+                    if from == to {
+                        continue;
+                    }
+                    if to.starts_with(from) {
                         return Err(StoreError::RenameIntoItself {
                             from: from.clone(),
                             dest: to.clone(),
                         });
                     }
-                    let entry = editor
-                        .get(from)?
-                        .ok_or_else(|| StoreError::NotFound(from.clone()))?;
-                    if from != to {
-                        editor.remove(from)?;
-                        editor.put(to, entry, true)?;
+                    // A directory never replaces a directory (checked before
+                    // the move, as mirage-core's in-memory store does).
+                    if entry.is_tree() && editor.get(to)?.is_some_and(|e| e.is_tree()) {
+                        return Err(StoreError::ValueExpected(to.clone()));
                     }
+                    editor.remove(from)?;
+                    editor.put(to, entry, false)?;
                 }
             }
         }

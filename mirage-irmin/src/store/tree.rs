@@ -158,6 +158,26 @@ struct Dir {
 }
 
 impl Dir {
+    /// Whether nothing but empty directories lies below.
+    fn is_empty<B: Backend + ?Sized>(&mut self, backend: &B) -> Result<bool, BackendError> {
+        match &mut self.children {
+            None => Ok(self.original.is_none_or(|id| id.is_empty_tree())),
+            Some(children) => {
+                for node in children.values_mut() {
+                    match node {
+                        Node::Leaf(_) => return Ok(false),
+                        Node::Dir(d) => {
+                            if !d.is_empty(backend)? {
+                                return Ok(false);
+                            }
+                        }
+                    }
+                }
+                Ok(true)
+            }
+        }
+    }
+
     fn unloaded(id: ObjectId) -> Dir {
         Dir {
             original: Some(id),
@@ -244,8 +264,8 @@ impl<'b, B: Backend + ?Sized> TreeEditor<'b, B> {
         Ok(dir.children(backend)?)
     }
 
-    /// Puts a blob or sub-tree at `path`, replacing a value there. Putting a
-    /// blob where a directory is fails with [`StoreError::ValueExpected`]
+    /// Puts a blob or sub-tree at `path`, replacing a value there. Putting
+    /// anything where a directory is fails with [`StoreError::ValueExpected`]
     /// unless `replace_dir` is set.
     pub fn put(
         &mut self,
@@ -256,16 +276,22 @@ impl<'b, B: Backend + ?Sized> TreeEditor<'b, B> {
         reject_dot_git(path)?;
         let Some(name) = path.basename() else {
             // The root itself: only a tree can stand there.
-            if entry.is_tree() {
+            if entry.is_tree() && replace_dir {
                 self.root = Dir::unloaded(entry.id);
                 return Ok(());
             }
             return Err(StoreError::ValueExpected(path.clone()));
         };
         let name = BString::from(name.as_bytes());
+        let backend = self.backend;
         let children = self.parent_dir(path)?;
-        if !replace_dir && !entry.is_tree() && matches!(children.get(&name), Some(Node::Dir(_))) {
-            return Err(StoreError::ValueExpected(path.clone()));
+        if !replace_dir {
+            if let Some(Node::Dir(d)) = children.get_mut(&name) {
+                // A directory emptied by earlier edits no longer exists.
+                if !d.is_empty(backend)? {
+                    return Err(StoreError::ValueExpected(path.clone()));
+                }
+            }
         }
         let node = if entry.is_tree() {
             Node::Dir(Dir::unloaded(entry.id))
