@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
 
+pub mod server;
 pub mod wire;
 pub mod zone;

@@ -1,0 +1,37 @@
+//! An authoritative name server.
+//!
+//! The core is [`Responder::respond`], a pure function from query bytes to
+//! response bytes over an immutable [`ZoneSet`] (swapped atomically through
+//! [`Zones`]), so every RFC case is testable without a network. The drivers
+//! `serve_udp` and `serve_tcp` put it on any mirage-core `Stack`.
+//!
+//! ```
+//! use mirage_dns::server::{Options, Responder, Transport, ZoneSet, Zones};
+//! use mirage_dns::wire::{Class, Message, Question, Rcode, Type};
+//! use mirage_dns::zone::{Zone, parse_str};
+//!
+//! let origin = "example.com.".parse()?;
+//! let text = "$TTL 300\n@ SOA ns hm 1 2 3 4 60\n@ NS ns\nns A 192.0.2.53\n*.w A 192.0.2.7\n";
+//! let zone = Zone::new(origin, parse_str(text, "example.com.zone", &"example.com.".parse()?)?)?;
+//! let mut responder = Responder::new(Zones::new(ZoneSet::new([zone])), Options::default());
+//!
+//! let mut query = Message::default();
+//! query.questions.push(Question { name: "X.w.Example.COM.".parse()?, qtype: Type::A, qclass: Class::IN });
+//! let mut bytes = Vec::new();
+//! query.emit(&mut bytes)?;
+//! let mut out = Vec::new();
+//! assert!(responder.respond(&bytes, Transport::Udp, &mut out));
+//! let response = Message::parse(&out)?;
+//! assert_eq!(response.rcode(), Rcode::NOERROR);
+//! assert!(response.header.aa);
+//! assert_eq!(response.answers[0].data.to_string(), "192.0.2.7");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod lookup;
+mod respond;
+mod zoneset;
+
+pub use lookup::{Answer, MAX_CHAIN, resolve};
+pub use respond::{Options, Responder, Transport};
+pub use zoneset::{IndexedZone, Node, RRset, ZoneSet, Zones};

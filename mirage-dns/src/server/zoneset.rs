@@ -1,0 +1,172 @@
+//! The zones a server is authoritative for, indexed for lookup: nodes by
+//! lowercase wire name, empty non-terminals made explicit, RRsets grouped.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::wire::{Name, Record, Type};
+use crate::zone::Zone;
+
+/// The records of one type at one name.
+#[derive(Debug, Clone)]
+pub struct RRset {
+    /// The type.
+    pub rtype: Type,
+    /// The records (at least one).
+    pub records: Vec<Record>,
+}
+
+/// One name in a zone: its RRsets; none for an empty non-terminal.
+#[derive(Debug, Clone, Default)]
+pub struct Node {
+    /// RRsets in type order.
+    pub rrsets: Vec<RRset>,
+}
+
+impl Node {
+    /// The RRset of type `t`, if any.
+    pub fn get(&self, t: Type) -> Option<&RRset> {
+        self.rrsets.iter().find(|s| s.rtype == t)
+    }
+}
+
+/// One zone, indexed.
+#[derive(Debug)]
+pub struct IndexedZone {
+    zone: Zone,
+    apex: Box<[u8]>,
+    nodes: HashMap<Box<[u8]>, Node>,
+}
+
+impl IndexedZone {
+    /// Indexes a checked zone.
+    pub fn new(zone: Zone) -> IndexedZone {
+        let apex: Box<[u8]> = zone.origin().as_wire().to_ascii_lowercase().into();
+        let mut nodes: HashMap<Box<[u8]>, Node> = HashMap::new();
+        for r in zone.records() {
+            let key: Box<[u8]> = r.name.as_wire().to_ascii_lowercase().into();
+            let node = nodes.entry(key).or_default();
+            match node.rrsets.iter_mut().find(|s| s.rtype == r.rtype()) {
+                Some(set) => set.records.push(r.clone()),
+                None => node.rrsets.push(RRset {
+                    rtype: r.rtype(),
+                    records: vec![r.clone()],
+                }),
+            }
+            // Empty non-terminals: every ancestor up to the apex exists.
+            for off in r.name.suffix_offsets().skip(1) {
+                let anc = &r.name.as_wire()[off..];
+                if anc.len() < apex.len() {
+                    break;
+                }
+                nodes.entry(anc.to_ascii_lowercase().into()).or_default();
+            }
+        }
+        IndexedZone { zone, apex, nodes }
+    }
+
+    /// The zone itself.
+    pub fn zone(&self) -> &Zone {
+        &self.zone
+    }
+
+    /// The apex in lowercase wire form.
+    pub fn apex(&self) -> &[u8] {
+        &self.apex
+    }
+
+    /// The node at a lowercase wire name.
+    pub fn node(&self, lower_wire: &[u8]) -> Option<&Node> {
+        self.nodes.get(lower_wire)
+    }
+
+    /// The TTL of negative answers: the minimum of the SOA's TTL and its MINIMUM field (RFC 2308 §5).
+    pub fn negative_ttl(&self) -> u32 {
+        self.zone.soa_record().ttl.min(self.zone.soa().minimum)
+    }
+}
+
+/// An immutable set of zones, looked up by longest matching origin.
+#[derive(Debug, Default)]
+pub struct ZoneSet {
+    zones: HashMap<Box<[u8]>, IndexedZone>,
+}
+
+impl ZoneSet {
+    /// A set of the given zones; a later zone with the same origin replaces an earlier one.
+    pub fn new(zones: impl IntoIterator<Item = Zone>) -> ZoneSet {
+        let zones = zones
+            .into_iter()
+            .map(IndexedZone::new)
+            .map(|z| (z.apex.clone(), z))
+            .collect();
+        ZoneSet { zones }
+    }
+
+    /// Number of zones.
+    pub fn len(&self) -> usize {
+        self.zones.len()
+    }
+
+    /// Whether there are no zones.
+    pub fn is_empty(&self) -> bool {
+        self.zones.is_empty()
+    }
+
+    /// The zone whose origin is the longest suffix of `name`.
+    pub fn find(&self, name: &Name) -> Option<&IndexedZone> {
+        let lower = name.as_wire().to_ascii_lowercase();
+        self.find_lower(&lower)
+    }
+
+    /// Like [`find`](Self::find), for a lowercase wire name.
+    pub fn find_lower(&self, lower_wire: &[u8]) -> Option<&IndexedZone> {
+        let mut pos = 0;
+        loop {
+            if let Some(z) = self.zones.get(&lower_wire[pos..]) {
+                return Some(z);
+            }
+            let l = *lower_wire.get(pos)? as usize;
+            if l == 0 {
+                return None;
+            }
+            pos += l + 1;
+        }
+    }
+}
+
+/// A shared slot holding the current [`ZoneSet`]: the appliance stores a
+/// new set with [`swap`](Zones::swap) and every query after that sees it,
+/// while queries already answered kept a consistent view.
+#[derive(Debug, Clone, Default)]
+pub struct Zones(Rc<RefCell<Arc<ZoneSet>>>);
+
+impl Zones {
+    /// A slot holding `set`.
+    pub fn new(set: ZoneSet) -> Zones {
+        Zones(Rc::new(RefCell::new(Arc::new(set))))
+    }
+
+    /// Replaces the zone set atomically (for this single-threaded server).
+    pub fn swap(&self, set: impl Into<Arc<ZoneSet>>) {
+        *self.0.borrow_mut() = set.into();
+    }
+
+    /// The current zone set.
+    pub fn current(&self) -> Arc<ZoneSet> {
+        self.0.borrow().clone()
+    }
+
+    /// Points `seen` at the current set; returns whether it changed. Costs
+    /// a pointer comparison when it did not.
+    pub fn refresh(&self, seen: &mut Arc<ZoneSet>) -> bool {
+        let now = self.0.borrow();
+        if Arc::ptr_eq(&now, seen) {
+            return false;
+        }
+        *seen = now.clone();
+        true
+    }
+}

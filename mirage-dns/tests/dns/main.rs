@@ -1,0 +1,6 @@
+//! Integration tests for mirage-dns; the modules mirror `src/`.
+
+mod common;
+mod server;
+mod wire;
+mod zone;
