@@ -159,22 +159,13 @@ struct Dir {
 
 impl Dir {
     /// Whether nothing but empty directories lies below.
-    fn is_empty<B: Backend + ?Sized>(&mut self, backend: &B) -> Result<bool, BackendError> {
-        match &mut self.children {
-            None => Ok(self.original.is_none_or(|id| id.is_empty_tree())),
-            Some(children) => {
-                for node in children.values_mut() {
-                    match node {
-                        Node::Leaf(_) => return Ok(false),
-                        Node::Dir(d) => {
-                            if !d.is_empty(backend)? {
-                                return Ok(false);
-                            }
-                        }
-                    }
-                }
-                Ok(true)
-            }
+    fn is_empty(&self) -> bool {
+        match &self.children {
+            None => self.original.is_none_or(|id| id.is_empty_tree()),
+            Some(children) => children.values().all(|node| match node {
+                Node::Leaf(_) => false,
+                Node::Dir(d) => d.is_empty(),
+            }),
         }
     }
 
@@ -283,12 +274,11 @@ impl<'b, B: Backend + ?Sized> TreeEditor<'b, B> {
             return Err(StoreError::ValueExpected(path.clone()));
         };
         let name = BString::from(name.as_bytes());
-        let backend = self.backend;
         let children = self.parent_dir(path)?;
         if !replace_dir {
-            if let Some(Node::Dir(d)) = children.get_mut(&name) {
+            if let Some(Node::Dir(d)) = children.get(&name) {
                 // A directory emptied by earlier edits no longer exists.
-                if !d.is_empty(backend)? {
+                if !d.is_empty() {
                     return Err(StoreError::ValueExpected(path.clone()));
                 }
             }
