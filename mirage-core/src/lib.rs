@@ -8,6 +8,7 @@ pub mod block;
 pub mod console;
 pub mod key;
 pub mod kv;
+mod kv_subtree;
 pub mod network;
 pub mod random;
 pub mod stack;
@@ -24,6 +25,7 @@ pub use bytes::{Bytes, BytesMut};
 pub use console::{Console, ConsoleError};
 pub use key::{Key, KeyError};
 pub use kv::{Change, Digest, EntryKind, KvError, KvRo, KvRw};
+pub use kv_subtree::Subtree;
 pub use network::{
     Capabilities, LinkState, MacAddress, Network, NetworkCounters, RxToken, TxToken,
 };

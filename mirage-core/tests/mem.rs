@@ -353,3 +353,31 @@ quickcheck! {
         }).unwrap()
     }
 }
+
+#[test]
+fn a_subtree_is_a_store_of_its_own() {
+    use mirage_core::Subtree;
+    let mut sim = Simulation::new(1);
+    let kv = MemKv::new(sim.clock());
+    let view = Subtree::new(kv.clone(), Key::parse("site").unwrap());
+    sim.block_on(async {
+        kv.set(&Key::parse("outside").unwrap(), Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+        conformance::kv_rw(&view).await;
+        view.set(
+            &Key::parse("index.html").unwrap(),
+            Bytes::from_static(b"hi"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            &kv.get(&Key::parse("site/index.html").unwrap())
+                .await
+                .unwrap()[..],
+            b"hi"
+        );
+        assert_eq!(view.list(&Key::root()).await.unwrap().len(), 1);
+    })
+    .unwrap();
+}
