@@ -119,9 +119,13 @@ impl<'b> Writer<'b> {
 fn same_name_at(msg: &[u8], mut at: usize, want: &[u8]) -> bool {
     let mut i = 0;
     loop {
-        let b = msg[at];
+        // A name still being written may end before its root label: no match.
+        let Some(&b) = msg.get(at) else { return false };
         if b & 0xC0 == 0xC0 {
-            at = (((b & 0x3F) as usize) << 8) | msg[at + 1] as usize;
+            let Some(&lo) = msg.get(at + 1) else {
+                return false;
+            };
+            at = (((b & 0x3F) as usize) << 8) | lo as usize;
             continue;
         }
         let l = b as usize;

@@ -341,6 +341,8 @@ fn parse_svcb(f: &mut Fields<'_>) -> Result<Svcb, ErrorKind> {
         let key = SvcParamKey::from_name(k).ok_or_else(|| expected("an SVCB parameter key", k))?;
         let bad = |what| expected(what, v.unwrap_or(""));
         let value = match (key, v) {
+            // `keyNNNNN` is the generic form for any key, known ones included.
+            (_, v) if k.starts_with("key") => unescape(v.unwrap_or(""))?,
             (SvcParamKey::NO_DEFAULT_ALPN, None) => Vec::new(),
             (SvcParamKey::MANDATORY, Some(v)) => {
                 let mut out = Vec::new();
@@ -396,7 +398,6 @@ fn parse_svcb(f: &mut Fields<'_>) -> Result<Svcb, ErrorKind> {
             (SvcParamKey::ECH, Some(v)) => BASE64
                 .decode(v.as_bytes())
                 .map_err(|_| bad("base64 ECH configuration"))?,
-            (SvcParamKey(n), v) if n > 6 => unescape(v.unwrap_or(""))?,
             _ => return Err(bad("a value suiting the SVCB key")),
         };
         if params.iter().any(|p| p.key == key) {

@@ -1,5 +1,6 @@
 //! Integration tests for mirage-dns; the modules mirror `src/`.
 
+mod arbitrary;
 mod common;
 mod server;
 mod wire;

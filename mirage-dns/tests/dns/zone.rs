@@ -1,1 +1,83 @@
-//! Zone-file properties.
+//! Zone-file properties: text round trips and robustness on arbitrary text.
+
+use mirage_dns::wire::Name;
+use mirage_dns::zone::parse_str;
+use quickcheck::QuickCheck;
+
+use crate::arbitrary::ArbRecords;
+
+#[test]
+fn records_to_text_to_records_is_identity() {
+    fn prop(rs: ArbRecords) -> bool {
+        let text: String = rs.0.iter().map(|r| format!("{r}\n")).collect();
+        match parse_str(&text, "generated", &Name::root()) {
+            Ok(back) => back == rs.0,
+            Err(e) => panic!("{e}\n{text}"),
+        }
+    }
+    QuickCheck::new()
+        .tests(2000)
+        .quickcheck(prop as fn(ArbRecords) -> bool);
+}
+
+#[test]
+fn parser_never_panics_on_arbitrary_text() {
+    fn prop(text: String) -> bool {
+        let _ = parse_str(&text, "arbitrary", &"example.com.".parse().unwrap());
+        true
+    }
+    QuickCheck::new()
+        .tests(5000)
+        .quickcheck(prop as fn(String) -> bool);
+}
+
+#[test]
+fn parser_never_panics_on_zone_like_text() {
+    fn prop(parts: Vec<(u8, u8)>) -> bool {
+        let words = [
+            "@",
+            "www",
+            "$TTL",
+            "$ORIGIN",
+            "$INCLUDE",
+            "IN",
+            "A",
+            "SOA",
+            "TXT",
+            "LOC",
+            "HTTPS",
+            "\\#",
+            "(",
+            ")",
+            "\"",
+            ";",
+            "\n",
+            " ",
+            "1",
+            "300",
+            "N",
+            "W",
+            "alpn=h2",
+            "key1=\"",
+            "\\",
+            "192.0.2.1",
+            "::1",
+            "-1",
+        ];
+        let text: String = parts
+            .iter()
+            .map(|&(a, b)| {
+                format!(
+                    "{}{}",
+                    words[a as usize % words.len()],
+                    if b % 3 == 0 { "\n" } else { " " }
+                )
+            })
+            .collect();
+        let _ = parse_str(&text, "words", &"example.com.".parse().unwrap());
+        true
+    }
+    QuickCheck::new()
+        .tests(5000)
+        .quickcheck(prop as fn(Vec<(u8, u8)>) -> bool);
+}
