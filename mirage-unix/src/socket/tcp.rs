@@ -1,0 +1,138 @@
+//! TCP listeners and flows on host sockets.
+
+use std::io;
+use std::net::SocketAddr;
+
+use mirage_core::{StackError, TcpFlow, TcpListener};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::error::to_stack_error;
+
+/// A listening host TCP socket; see [`super::SocketStack`].
+#[derive(Debug)]
+pub struct SocketTcpListener {
+    inner: tokio::net::TcpListener,
+    local: SocketAddr,
+}
+
+impl SocketTcpListener {
+    /// Registers a listening (non-blocking) std listener with the current
+    /// tokio runtime.
+    pub fn from_std(std: std::net::TcpListener) -> io::Result<Self> {
+        std.set_nonblocking(true)?;
+        let inner = tokio::net::TcpListener::from_std(std)?;
+        let local = inner.local_addr()?;
+        Ok(SocketTcpListener { inner, local })
+    }
+}
+
+/// Whether an `accept` failure concerns only the connection being accepted
+/// (it was reset or aborted while queued), so accepting should go on.
+fn is_per_connection(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
+    ) || e.raw_os_error() == Some(libc::EPROTO)
+}
+
+impl TcpListener for SocketTcpListener {
+    type Flow = SocketTcpFlow;
+
+    /// Waits for a connection. Connections that die while queued are skipped
+    /// rather than reported; running out of file descriptors is
+    /// [`StackError::NoBuffers`].
+    async fn accept(&self) -> Result<SocketTcpFlow, StackError> {
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, _)) => match SocketTcpFlow::new(stream) {
+                    Ok(flow) => return Ok(flow),
+                    Err(e) if is_per_connection(&e) || e.kind() == io::ErrorKind::NotConnected => {
+                        log::debug!(
+                            "accept on {}: connection lost while queued: {e}",
+                            self.local
+                        );
+                    }
+                    Err(e) => return Err(to_stack_error(e, self.local)),
+                },
+                Err(e) if is_per_connection(&e) => {
+                    log::debug!("accept on {}: {e}", self.local);
+                }
+                Err(e) => return Err(to_stack_error(e, self.local)),
+            }
+        }
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+}
+
+/// A host TCP connection with `TCP_NODELAY` set; see [`super::SocketStack`].
+///
+/// Dropping it closes the socket: the kernel still delivers what was
+/// written, unless unread data remains, in which case it resets.
+#[derive(Debug)]
+pub struct SocketTcpFlow {
+    inner: tokio::net::TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+}
+
+impl SocketTcpFlow {
+    /// Wraps a connected tokio stream, setting `TCP_NODELAY`.
+    pub fn new(inner: tokio::net::TcpStream) -> io::Result<Self> {
+        inner.set_nodelay(true)?;
+        let peer = inner.peer_addr()?;
+        let local = inner.local_addr()?;
+        Ok(SocketTcpFlow { inner, peer, local })
+    }
+
+    /// The underlying tokio stream, for options this type does not expose.
+    pub fn get_ref(&self) -> &tokio::net::TcpStream {
+        &self.inner
+    }
+
+    fn err(&self, e: io::Error) -> StackError {
+        to_stack_error(e, self.peer)
+    }
+}
+
+impl TcpFlow for SocketTcpFlow {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, StackError> {
+        match self.inner.read(buf).await {
+            Ok(n) => Ok(n),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, StackError> {
+        match self.inner.write(buf).await {
+            Ok(n) => Ok(n),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), StackError> {
+        match self.inner.flush().await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    async fn shutdown(&mut self) -> Result<(), StackError> {
+        match self.inner.shutdown().await {
+            Ok(()) => Ok(()),
+            // Shutting down twice, or after the peer reset: already closed.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+}

@@ -1,0 +1,84 @@
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use mirage_core::{Stack, StackError, TcpFlow, TcpListener, UdpSocket, conformance};
+use mirage_unix::SocketStack;
+
+use crate::block_on;
+
+#[test]
+fn exclusive_stack_meets_the_contract_on_ipv4() {
+    block_on(conformance::stack(
+        &SocketStack::exclusive(),
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+    ));
+}
+
+#[test]
+fn exclusive_stack_meets_the_contract_on_ipv6() {
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        println!("SKIP: no IPv6 loopback on this host");
+        return;
+    }
+    block_on(conformance::stack(
+        &SocketStack::exclusive(),
+        IpAddr::V6(Ipv6Addr::LOCALHOST),
+    ));
+}
+
+#[test]
+fn shared_ports_take_turns() {
+    block_on(async {
+        let s = SocketStack::new();
+        let a = s.tcp_listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        // SO_REUSEPORT: a second listener on the same port is accepted.
+        let b = s.tcp_listen(a.local_addr()).await.unwrap();
+        assert_eq!(a.local_addr(), b.local_addr());
+        let u1 = s.udp_bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let u2 = s.udp_bind(u1.local_addr()).await.unwrap();
+        assert_eq!(u1.local_addr(), u2.local_addr());
+        // The exclusive stack refuses to join them.
+        let x = SocketStack::exclusive();
+        assert!(matches!(
+            x.tcp_listen(a.local_addr()).await,
+            Err(StackError::AddrInUse(addr)) if addr == a.local_addr()
+        ));
+    });
+}
+
+#[test]
+fn flows_have_nodelay_and_map_errors() {
+    block_on(async {
+        let s = SocketStack::new();
+        let l = s.tcp_listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = l.local_addr();
+        let (client, server) = futures::join!(s.tcp_connect(addr), l.accept());
+        let (mut client, server) = (client.unwrap(), server.unwrap());
+        assert!(client.get_ref().nodelay().unwrap());
+        assert!(server.get_ref().nodelay().unwrap());
+        assert_eq!(server.peer_addr(), client.local_addr());
+        // Writing after our own shutdown is Closed.
+        client.shutdown().await.unwrap();
+        assert!(matches!(client.write(b"x").await, Err(StackError::Closed)));
+        drop(server);
+        drop(l);
+        assert!(matches!(
+            s.tcp_connect(addr).await,
+            Err(StackError::ConnectionRefused(a)) if a == addr
+        ));
+        // Not an address of this host.
+        let foreign: SocketAddr = "192.0.2.1:0".parse().unwrap();
+        assert!(matches!(
+            s.udp_bind(foreign).await,
+            Err(StackError::AddrNotAvailable(a)) if a == foreign
+        ));
+        let u = s.udp_bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let huge = vec![0u8; 70_000];
+        assert!(matches!(
+            u.send_to(&huge, u.local_addr()).await,
+            Err(StackError::MessageTooLong {
+                len: 70_000,
+                max: 65_507
+            })
+        ));
+    });
+}
