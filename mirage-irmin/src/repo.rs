@@ -99,6 +99,11 @@ impl<B: Backend, C: WallClock> Repo<B, C> {
         Store::detached(self.clone(), Some(id))
     }
 
+    /// A detached store at `id`, or an empty one for `None`.
+    pub fn detached_at(&self, id: Option<ObjectId>) -> Store<B, C> {
+        Store::detached(self.clone(), id)
+    }
+
     /// The names of all branches, sorted.
     pub fn branches(&self) -> Result<Vec<String>, StoreError> {
         Ok(self
