@@ -199,6 +199,17 @@ pub enum StoreError {
         /// The destination inside it.
         dest: mirage_core::Key,
     },
+    /// A reference did not hold the value the operation expected (a tag
+    /// that exists already, a branch deleted at an old commit).
+    #[error("reference {name} is at {actual:?}, not at the expected {expected:?}")]
+    RefMoved {
+        /// The reference.
+        name: String,
+        /// What it was expected to hold.
+        expected: Option<ObjectId>,
+        /// What it holds.
+        actual: Option<ObjectId>,
+    },
     /// The branch does not exist (for operations that need a commit).
     #[error("branch {0} does not exist")]
     NoSuchBranch(String),
@@ -227,9 +238,14 @@ impl From<CasError> for StoreError {
     fn from(e: CasError) -> Self {
         match e {
             CasError::Backend(b) => StoreError::Backend(b),
-            CasError::Mismatch { name, .. } => StoreError::Contended {
-                branch: name,
-                attempts: 1,
+            CasError::Mismatch {
+                name,
+                expected,
+                actual,
+            } => StoreError::RefMoved {
+                name,
+                expected,
+                actual,
             },
         }
     }

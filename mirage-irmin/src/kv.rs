@@ -19,7 +19,7 @@ impl From<StoreError> for KvError {
             StoreError::ValueExpected(k) => KvError::ValueExpected(k),
             StoreError::DictionaryExpected(k) => KvError::DictionaryExpected(k),
             StoreError::RenameIntoItself { from, dest } => KvError::RenameIntoItself { from, dest },
-            StoreError::Contended { .. } => KvError::Conflict,
+            StoreError::Contended { .. } | StoreError::RefMoved { .. } => KvError::Conflict,
             other => KvError::storage(other),
         }
     }

@@ -494,3 +494,78 @@ fn a_repository_git_writes_reads_back_identically() {
     fsck(&gd);
     assert_eq!(git(&work, &["show", "main:from-us.txt"]), "hi\n");
 }
+
+#[cfg(feature = "sha256")]
+#[test]
+fn sha256_repositories_both_ways() {
+    if !have_git("sha256_repositories_both_ways") {
+        return;
+    }
+    let tmp = TempDir::new("sha256");
+    // git writes, we read.
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let init = common::git_cmd(
+        &work,
+        &["init", "-q", "-b", "main", "--object-format=sha256"],
+    )
+    .output()
+    .unwrap();
+    if !init.status.success() {
+        println!(
+            "SKIP: sha256_repositories_both_ways: this git cannot create SHA-256 repositories"
+        );
+        return;
+    }
+    for v in 0..5u32 {
+        std::fs::write(work.join("big.txt"), big_file(300, v as usize * 11, v)).unwrap();
+        std::fs::write(work.join(format!("f{v}.txt")), format!("{v}\n")).unwrap();
+        commit_all(&work, &format!("c{v}"), v + 1);
+    }
+    tag_at(&work, &["tag", "-a", "-m", "sha256 tag", "t1"], 9);
+    git(&work, &["gc", "-q", "--aggressive", "--prune=now"]);
+    let gd = work.join(".git");
+    let repo: FsRepo = Repo::new(FsBackend::open(&work).unwrap(), SystemClock);
+    assert_eq!(repo.backend().object_hash(), HashKind::Sha256);
+    let main = repo.branch("main").unwrap();
+    assert_eq!(walk(&main), ls_tree(&gd, "main"));
+    assert_eq!(
+        block_on(main.get(&key("big.txt"))).unwrap(),
+        std::fs::read(work.join("big.txt")).unwrap()
+    );
+    let hist = block_on(main.history_ids(&key("big.txt"))).unwrap();
+    let theirs: Vec<ObjectId> = git(&work, &["log", "--format=%H", "--", "big.txt"])
+        .lines()
+        .map(oid)
+        .collect();
+    assert_eq!(hist, theirs);
+    let tags = repo.tags().unwrap();
+    assert_eq!(
+        repo.peel(tags[0].1).unwrap(),
+        oid(&git(&work, &["rev-parse", "t1^{commit}"]))
+    );
+    block_on(main.set(&key("ours.txt"), "ours\n", repo.info("ours"))).unwrap();
+    fsck(&gd);
+
+    // We write, git reads.
+    let bare = tmp.path().join("ours.git");
+    let repo: FsRepo = Repo::new(
+        FsBackend::init(&bare, HashKind::Sha256, FsOptions::default()).unwrap(),
+        SystemClock,
+    );
+    let main = repo.branch("main").unwrap();
+    block_on(main.set(&key("a/b"), "sha256 content\n", repo.info("first"))).unwrap();
+    block_on(main.set(&key("c"), "more\n", repo.info("second"))).unwrap();
+    repo.backend().gc().unwrap();
+    fsck(&bare);
+    let bd = bare.to_str().unwrap();
+    assert_eq!(
+        git(&bare, &["--git-dir", bd, "cat-file", "-p", "main:a/b"]),
+        "sha256 content\n"
+    );
+    assert_eq!(walk(&main), ls_tree(&bare, "main"));
+    assert_eq!(
+        git(&bare, &["--git-dir", bd, "rev-list", "--count", "main"]).trim(),
+        "2"
+    );
+}
