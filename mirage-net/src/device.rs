@@ -1,0 +1,147 @@
+//! The bridge from a mirage-core [`Network`] to smoltcp's `phy::Device`.
+//!
+//! smoltcp polls devices synchronously; mirage devices want a task
+//! [`Context`] to register a waker when they have nothing to give. The
+//! adapter carries the runner's context into every device call, so a device
+//! that says "no frame" or "no room" wakes the runner when that changes
+//! (the same trick as embassy-net's `DriverAdapter`).
+
+use core::task::Context;
+
+use mirage_core::network::Network;
+use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Medium};
+
+use core::cell::Cell;
+
+/// Frame totals updated from inside smoltcp's token callbacks.
+#[derive(Debug, Default)]
+pub(crate) struct FrameCounts {
+    pub(crate) frames_rx: Cell<u64>,
+    pub(crate) bytes_rx: Cell<u64>,
+    pub(crate) frames_tx: Cell<u64>,
+    pub(crate) bytes_tx: Cell<u64>,
+    pub(crate) tx_full: Cell<u64>,
+}
+
+fn bump(c: &Cell<u64>, by: u64) {
+    c.set(c.get().wrapping_add(by));
+}
+
+/// Converts a mirage instant to smoltcp's microsecond clock.
+pub(crate) fn to_smol(t: mirage_core::Instant) -> smoltcp::time::Instant {
+    smoltcp::time::Instant::from_micros(i64::try_from(t.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// Converts a smoltcp instant back (negative times clamp to zero).
+pub(crate) fn from_smol(t: smoltcp::time::Instant) -> mirage_core::Instant {
+    let micros = u64::try_from(t.total_micros()).unwrap_or(0);
+    mirage_core::Instant::from_nanos(micros.saturating_mul(1_000))
+}
+
+/// Converts a core duration to smoltcp's.
+pub(crate) fn duration_to_smol(d: core::time::Duration) -> smoltcp::time::Duration {
+    smoltcp::time::Duration::from_micros(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// smoltcp's view of a device for one poll.
+pub(crate) struct Adapter<'d, 'c, N: Network> {
+    pub(crate) cx: &'d mut Context<'c>,
+    pub(crate) net: &'d mut N,
+    pub(crate) counts: &'d FrameCounts,
+    /// Set when the device refused a transmit token: smoltcp's "send now"
+    /// must then wait for the device's waker, not spin.
+    pub(crate) tx_full: bool,
+    /// Frames received so far in this poll.
+    pub(crate) received: usize,
+}
+
+impl<N: Network> phy::Device for Adapter<'_, '_, N> {
+    type RxToken<'a>
+        = RxAdapter<'a, N::RxToken<'a>>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = TxAdapter<'a, N::TxToken<'a>>
+    where
+        Self: 'a;
+
+    fn receive(
+        &mut self,
+        _timestamp: smoltcp::time::Instant,
+    ) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let (rx, tx) = self.net.receive(self.cx)?;
+        self.received += 1;
+        Some((
+            RxAdapter {
+                inner: rx,
+                counts: self.counts,
+            },
+            TxAdapter {
+                inner: tx,
+                counts: self.counts,
+            },
+        ))
+    }
+
+    fn transmit(&mut self, _timestamp: smoltcp::time::Instant) -> Option<Self::TxToken<'_>> {
+        match self.net.transmit(self.cx) {
+            Some(tx) => Some(TxAdapter {
+                inner: tx,
+                counts: self.counts,
+            }),
+            None => {
+                self.tx_full = true;
+                bump(&self.counts.tx_full, 1);
+                None
+            }
+        }
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let caps = self.net.capabilities();
+        let mut out = DeviceCapabilities::default();
+        out.medium = Medium::Ethernet;
+        // smoltcp's Ethernet MTU counts the 14-byte header.
+        out.max_transmission_unit = caps.max_frame_len();
+        out.max_burst_size = caps.max_burst_size;
+        let mut checksum = ChecksumCapabilities::default();
+        checksum.ipv4 = Checksum::Both;
+        checksum.udp = Checksum::Both;
+        checksum.tcp = Checksum::Both;
+        checksum.icmpv4 = Checksum::Both;
+        checksum.icmpv6 = Checksum::Both;
+        out.checksum = checksum;
+        out
+    }
+}
+
+/// A received frame on its way into smoltcp.
+pub(crate) struct RxAdapter<'a, T> {
+    inner: T,
+    counts: &'a FrameCounts,
+}
+
+impl<T: mirage_core::RxToken> phy::RxToken for RxAdapter<'_, T> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        let counts = self.counts;
+        self.inner.consume(|frame| {
+            bump(&counts.frames_rx, 1);
+            bump(&counts.bytes_rx, frame.len() as u64);
+            f(frame)
+        })
+    }
+}
+
+/// Room for one frame smoltcp is about to write.
+pub(crate) struct TxAdapter<'a, T> {
+    inner: T,
+    counts: &'a FrameCounts,
+}
+
+impl<T: mirage_core::TxToken> phy::TxToken for TxAdapter<'_, T> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        bump(&self.counts.frames_tx, 1);
+        bump(&self.counts.bytes_tx, len as u64);
+        self.inner.consume(len, f)
+    }
+}

@@ -1,0 +1,166 @@
+//! UDP: [`UdpSocket`].
+
+use core::future::poll_fn;
+use core::net::{IpAddr, SocketAddr};
+use core::task::Poll;
+
+use mirage_core::StackError;
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::udp::{self, PacketBuffer, PacketMetadata};
+use smoltcp::wire::IpListenEndpoint;
+
+use crate::stack::Stack;
+
+type Socket = udp::Socket<'static>;
+
+/// IPv4 header (no options) plus UDP header.
+const V4_OVERHEAD: usize = 20 + 8;
+/// IPv6 header (no extension headers) plus UDP header.
+const V6_OVERHEAD: usize = 40 + 8;
+
+/// A bound UDP socket on a [`Stack`].
+///
+/// Datagrams are not fragmented: one larger than the path MTU allows
+/// (MTU − 28 bytes over IPv4, MTU − 48 over IPv6) is refused with
+/// [`StackError::MessageTooLong`]. Binding to `0.0.0.0` or `::` receives on
+/// every address of both families, so (as on Linux with dual-stack
+/// sockets) binding both on one port reports [`StackError::AddrInUse`].
+///
+/// `send_to` and `recv_from` may run concurrently from two tasks, but two
+/// tasks receiving (or two sending) on one socket at once is not supported:
+/// smoltcp keeps a single waker per direction, so only the latest waiter is
+/// woken.
+#[derive(Debug)]
+pub struct UdpSocket {
+    stack: Stack,
+    handle: SocketHandle,
+    local: SocketAddr,
+    key: (Option<IpAddr>, u16),
+}
+
+impl UdpSocket {
+    pub(crate) fn bind(stack: &Stack, addr: SocketAddr) -> Result<UdpSocket, StackError> {
+        let mut inner = stack.inner.borrow_mut();
+        let ip = inner.check_local(addr)?;
+        let port = match addr.port() {
+            0 => inner.ephemeral_port(false)?,
+            p => p,
+        };
+        let clash = inner
+            .udp_bound
+            .iter()
+            .any(|&(a, p)| p == port && (a.is_none() || ip.is_none() || a == ip));
+        if clash {
+            return Err(StackError::AddrInUse(addr));
+        }
+        let o = &inner.udp_opts;
+        let rx = PacketBuffer::new(
+            alloc::vec![PacketMetadata::EMPTY; o.packets],
+            alloc::vec![0u8; o.buffer],
+        );
+        let tx = PacketBuffer::new(
+            alloc::vec![PacketMetadata::EMPTY; o.packets],
+            alloc::vec![0u8; o.buffer],
+        );
+        let mut s = Socket::new(rx, tx);
+        s.bind(IpListenEndpoint {
+            addr: ip.map(Into::into),
+            port,
+        })
+        .map_err(|_| StackError::AddrNotAvailable(addr))?;
+        let handle = inner.sockets.add(s);
+        let key = (ip, port);
+        inner.udp_bound.insert(key);
+        let mut local = addr;
+        local.set_port(port);
+        Ok(UdpSocket {
+            stack: stack.clone(),
+            handle,
+            local,
+            key,
+        })
+    }
+
+    /// The largest payload this socket sends to an address of `to`'s family.
+    pub fn max_datagram(&self, to: IpAddr) -> usize {
+        let inner = self.stack.inner.borrow();
+        let overhead = match to {
+            IpAddr::V4(_) => V4_OVERHEAD,
+            IpAddr::V6(_) => V6_OVERHEAD,
+        };
+        let cap = inner
+            .sockets
+            .get::<Socket>(self.handle)
+            .payload_send_capacity();
+        inner.mtu.saturating_sub(overhead).min(cap)
+    }
+}
+
+impl Drop for UdpSocket {
+    fn drop(&mut self) {
+        let mut inner = self.stack.inner.borrow_mut();
+        inner.sockets.remove(self.handle);
+        inner.udp_bound.remove(&self.key);
+    }
+}
+
+impl mirage_core::UdpSocket for UdpSocket {
+    async fn send_to(&self, buf: &[u8], to: SocketAddr) -> Result<(), StackError> {
+        let max = self.max_datagram(to.ip());
+        if buf.len() > max {
+            return Err(StackError::MessageTooLong {
+                len: buf.len(),
+                max,
+            });
+        }
+        {
+            let inner = self.stack.inner.borrow();
+            inner.check_family(to.ip())?;
+        }
+        if to.port() == 0 || to.ip().is_unspecified() {
+            return Err(StackError::Unreachable(to));
+        }
+        poll_fn(|cx| {
+            let mut inner = self.stack.inner.borrow_mut();
+            let s = inner.sockets.get_mut::<Socket>(self.handle);
+            match s.send_slice(buf, to) {
+                Ok(()) => {
+                    inner.counters.udp_tx += 1;
+                    inner.wake_runner();
+                    Poll::Ready(Ok(()))
+                }
+                Err(udp::SendError::BufferFull) => {
+                    s.register_send_waker(cx.waker());
+                    Poll::Pending
+                }
+                Err(udp::SendError::Unaddressable) => Poll::Ready(Err(StackError::Unreachable(to))),
+            }
+        })
+        .await
+    }
+
+    async fn recv_from(&self, buf: &mut [u8]) -> Result<(usize, SocketAddr), StackError> {
+        poll_fn(|cx| {
+            let mut inner = self.stack.inner.borrow_mut();
+            let s = inner.sockets.get_mut::<Socket>(self.handle);
+            match s.recv() {
+                Ok((data, meta)) => {
+                    let n = data.len().min(buf.len());
+                    buf[..n].copy_from_slice(&data[..n]);
+                    let from = SocketAddr::from(meta.endpoint);
+                    inner.counters.udp_rx += 1;
+                    Poll::Ready(Ok((n, from)))
+                }
+                Err(_) => {
+                    s.register_recv_waker(cx.waker());
+                    Poll::Pending
+                }
+            }
+        })
+        .await
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+}
