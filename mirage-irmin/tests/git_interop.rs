@@ -569,3 +569,70 @@ fn sha256_repositories_both_ways() {
         "2"
     );
 }
+
+#[test]
+fn watch_sees_commits_made_by_another_process() {
+    use futures::StreamExt;
+    use mirage_core::mem::Simulation;
+    use std::time::Duration;
+
+    if !have_git("watch_sees_commits_made_by_another_process") {
+        return;
+    }
+    let tmp = TempDir::new("watch");
+    let git_dir = tmp.path().join("repo.git");
+    let mut sim = Simulation::new(3);
+    let clock = sim.clock();
+    let repo = Repo::new(
+        FsBackend::init(&git_dir, HashKind::Sha1, FsOptions::default()).unwrap(),
+        clock.clone(),
+    );
+    let main = repo.branch("main").unwrap();
+    block_on(main.set(&key("a"), "1", repo.info("first"))).unwrap();
+    let gd = git_dir.to_str().unwrap().to_owned();
+    let (seen, made) = sim
+        .block_on(async {
+            let watched = main.watch(&clock, Duration::from_millis(250));
+            let other = async {
+                let mut made = Vec::new();
+                for i in 0..2 {
+                    mirage_core::Time::sleep(&clock, Duration::from_secs(1)).await;
+                    // `git` commits on main behind our back.
+                    let tree = git(&git_dir, &["--git-dir", &gd, "rev-parse", "main^{tree}"]);
+                    let msg = format!("by git {i}");
+                    let commit = git(
+                        &git_dir,
+                        &[
+                            "--git-dir",
+                            &gd,
+                            "commit-tree",
+                            tree.trim(),
+                            "-p",
+                            "main",
+                            "-m",
+                            &msg,
+                        ],
+                    );
+                    git(
+                        &git_dir,
+                        &[
+                            "--git-dir",
+                            &gd,
+                            "update-ref",
+                            "refs/heads/main",
+                            commit.trim(),
+                        ],
+                    );
+                    made.push(oid(&commit));
+                }
+                made
+            };
+            let (seen, made) = futures::join!(watched.take(2).collect::<Vec<_>>(), other);
+            (
+                seen.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+                made,
+            )
+        })
+        .unwrap();
+    assert_eq!(seen, made);
+}
