@@ -146,6 +146,19 @@ enum SendError {
 /// (`content-type` as `Content-Type`); names are case-insensitive, but
 /// people read them.
 fn put_field(head: &mut BytesMut, name: &str, value: &[u8]) {
+    let special: Option<&[u8]> = match name {
+        "etag" => Some(b"ETag"),
+        "www-authenticate" => Some(b"WWW-Authenticate"),
+        "content-md5" => Some(b"Content-MD5"),
+        _ => None,
+    };
+    if let Some(n) = special {
+        head.put_slice(n);
+        head.put_slice(b": ");
+        head.put_slice(value);
+        head.put_slice(b"\r\n");
+        return;
+    }
     let mut upper = true;
     for b in name.bytes() {
         head.put_u8(if upper { b.to_ascii_uppercase() } else { b });

@@ -20,9 +20,12 @@ pub mod mime;
 pub mod path;
 pub mod range;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use bytes::Bytes;
 use futures::StreamExt;
-use mirage_core::{EntryKind, Key, KvError, KvRo};
+use mirage_core::{Digest, EntryKind, Key, KvError, KvRo, PosixTime};
 
 use crate::date::imf_fixdate;
 use crate::handler::Handler;
@@ -44,6 +47,13 @@ pub struct SiteOptions {
     pub chunk_size: usize,
     /// Serve `NAME.gz` siblings to clients accepting gzip. Default on.
     pub gzip_static: bool,
+    /// Remember each value's digest while its size and modification time
+    /// stay the same, instead of asking the store on every request (a
+    /// directory store hashes the whole file to answer). A rewrite that
+    /// keeps both the size and the time stamp (within the store's time
+    /// resolution) keeps the old `ETag` until either changes, as nginx's
+    /// own `ETag` (time and size) would. Default on.
+    pub memoize_digests: bool,
 }
 
 impl Default for SiteOptions {
@@ -53,15 +63,23 @@ impl Default for SiteOptions {
             not_found_page: Some("404.html".to_owned()),
             chunk_size: 64 * 1024,
             gzip_static: true,
+            memoize_digests: true,
         }
     }
 }
+
+/// Most digests remembered; the memo is emptied when it fills.
+const MEMO_CAPACITY: usize = 4096;
+
+/// A digest and the size and time it was computed for.
+type Memo = HashMap<Key, (u64, PosixTime, Digest)>;
 
 /// A [`Handler`] serving the files of a key-value store.
 #[derive(Debug)]
 pub struct StaticSite<K> {
     kv: K,
     options: SiteOptions,
+    digests: RefCell<Memo>,
 }
 
 impl<K: KvRo> StaticSite<K> {
@@ -72,7 +90,11 @@ impl<K: KvRo> StaticSite<K> {
 
     /// Serves `kv` with `options`.
     pub fn with_options(kv: K, options: SiteOptions) -> Self {
-        StaticSite { kv, options }
+        StaticSite {
+            kv,
+            options,
+            digests: RefCell::new(HashMap::new()),
+        }
     }
 
     /// The store.
@@ -136,11 +158,10 @@ impl<K: KvRo> StaticSite<K> {
             }
         }
         let meta = async {
-            Ok::<_, KvError>((
-                self.kv.size(&chosen).await?,
-                self.kv.digest(&chosen).await?,
-                self.kv.last_modified(&chosen).await?,
-            ))
+            let size = self.kv.size(&chosen).await?;
+            let modified = self.kv.last_modified(&chosen).await?;
+            let digest = self.digest(&chosen, size, modified).await?;
+            Ok::<_, KvError>((size, digest, modified))
         };
         let (size, digest, modified) = match meta.await {
             Ok(m) => m,
@@ -232,6 +253,25 @@ impl<K: KvRo> StaticSite<K> {
             len: Some(len),
             stream: stream.boxed_local(),
         }
+    }
+
+    /// The digest of `key`, from the memo when `size` and `modified` match.
+    async fn digest(&self, key: &Key, size: u64, modified: PosixTime) -> Result<Digest, KvError> {
+        if !self.options.memoize_digests {
+            return self.kv.digest(key).await;
+        }
+        if let Some(&(s, m, d)) = self.digests.borrow().get(key) {
+            if (s, m) == (size, modified) {
+                return Ok(d);
+            }
+        }
+        let digest = self.kv.digest(key).await?;
+        let mut memo = self.digests.borrow_mut();
+        if memo.len() >= MEMO_CAPACITY {
+            memo.clear();
+        }
+        memo.insert(key.clone(), (size, modified, digest));
+        Ok(digest)
     }
 
     /// 404, with the site's own page when it has one.

@@ -237,6 +237,18 @@ struct Watched {
     inner: MemKv,
     whole_reads: Cell<usize>,
     largest_partial: Cell<usize>,
+    digests: Cell<usize>,
+}
+
+impl Watched {
+    fn new(inner: MemKv) -> Self {
+        Watched {
+            inner,
+            whole_reads: Cell::new(0),
+            largest_partial: Cell::new(0),
+            digests: Cell::new(0),
+        }
+    }
 }
 
 impl KvRo for Watched {
@@ -259,6 +271,7 @@ impl KvRo for Watched {
         self.inner.last_modified(key).await
     }
     async fn digest(&self, key: &Key) -> Result<Digest, KvError> {
+        self.digests.set(self.digests.get() + 1);
         self.inner.digest(key).await
     }
     async fn size(&self, key: &Key) -> Result<u64, KvError> {
@@ -270,11 +283,7 @@ impl KvRo for Watched {
 fn large_files_stream_in_chunks_over_the_server() {
     let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
     let (_, kv) = site(&[("big.bin", &big), ("index.html", b"hi")]);
-    let watched = Watched {
-        inner: kv,
-        whole_reads: Cell::new(0),
-        largest_partial: Cell::new(0),
-    };
+    let watched = Watched::new(kv);
     let site = StaticSite::new(&watched);
     let expected = big.clone();
     run(site, Config::default(), |host, _| async move {
@@ -340,4 +349,33 @@ fn traversal_and_smuggling_corpus_over_the_wire() {
             assert_eq!(resp.status, *status, "{}", String::from_utf8_lossy(bytes));
         });
     }
+}
+
+#[test]
+fn digests_are_memoized_until_the_value_changes() {
+    let (mut sim, kv) = site(FILES);
+    let watched = Watched::new(kv.clone());
+    let s = StaticSite::new(&watched);
+    let (first, _) = get(&mut sim, &s, &req("/docs/guide.txt"));
+    let (again, _) = get(&mut sim, &s, &req("/docs/guide.txt"));
+    assert_eq!(hdr(&first, "etag"), hdr(&again, "etag"));
+    assert_eq!(watched.digests.get(), 1);
+    let key = Key::parse("docs/guide.txt").unwrap();
+    sim.block_on(kv.set(&key, "changed".into()))
+        .unwrap()
+        .unwrap();
+    let (changed, body) = get(&mut sim, &s, &req("/docs/guide.txt"));
+    assert_eq!(&body[..], b"changed");
+    assert_ne!(hdr(&first, "etag"), hdr(&changed, "etag"));
+    assert_eq!(watched.digests.get(), 2);
+    let plain = StaticSite::with_options(
+        &watched,
+        SiteOptions {
+            memoize_digests: false,
+            ..SiteOptions::default()
+        },
+    );
+    get(&mut sim, &plain, &req("/docs/guide.txt"));
+    get(&mut sim, &plain, &req("/docs/guide.txt"));
+    assert_eq!(watched.digests.get(), 4);
 }
