@@ -3,7 +3,8 @@
 //! The core is [`Responder::respond`], a pure function from query bytes to
 //! response bytes over an immutable [`ZoneSet`] (swapped atomically through
 //! [`Zones`]), so every RFC case is testable without a network. The drivers
-//! `serve_udp` and `serve_tcp` put it on any mirage-core `Stack`.
+//! [`serve`] (or [`serve_udp`] and [`serve_tcp`]) put it on any mirage-core
+//! [`Stack`](mirage_core::Stack).
 //!
 //! ```
 //! use mirage_dns::server::{Options, Responder, Transport, ZoneSet, Zones};
@@ -30,8 +31,14 @@
 
 mod lookup;
 mod respond;
+mod serve;
+mod tcp;
+mod udp;
 mod zoneset;
 
 pub use lookup::{Answer, MAX_CHAIN, resolve};
 pub use respond::{Options, Responder, Transport};
+pub use serve::{ServeError, ServeOptions, serve};
+pub use tcp::{TcpOptions, serve_tcp};
+pub use udp::serve_udp;
 pub use zoneset::{IndexedZone, Node, RRset, ZoneSet, Zones};

@@ -1,5 +1,6 @@
 //! Zone master files (RFC 1035 §5): a pure parser for text, a checked
-//! [`Zone`], and printing back to presentation form.
+//! [`Zone`], printing back to presentation form, and loading from a
+//! mirage-core `KvRo` store with [`load_zone`] / [`load_zones`].
 //!
 //! ```
 //! use mirage_dns::zone::{Zone, parse_str};
@@ -14,9 +15,11 @@
 mod data;
 mod error;
 pub mod lexer;
+mod load;
 mod parse;
 pub mod rdata;
 
 pub use data::Zone;
 pub use error::{CheckError, ErrorKind, IncludeError, ZoneError};
+pub use load::{LoadError, MAX_INCLUDED_FILES, ZONE_SUFFIX, load_zone, load_zones};
 pub use parse::{IncludeResolver, MAX_INCLUDE_DEPTH, parse_str, parse_with_includes};

@@ -3,5 +3,6 @@
 mod arbitrary;
 mod common;
 mod server;
+mod sim;
 mod wire;
 mod zone;

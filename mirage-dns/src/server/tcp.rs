@@ -1,0 +1,109 @@
+//! DNS over TCP (RFC 7766): 2-byte length framing, several queries per
+//! connection (pipelined), idle timeouts through `Time`, and a bound on
+//! concurrent connections, all driven inside one future.
+
+use std::cell::RefCell;
+use std::pin::pin;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::future::{Either, select};
+use futures::stream::FuturesUnordered;
+use mirage_core::{StackError, TcpFlow, TcpListener, Time, timeout};
+
+use super::respond::{Responder, Transport};
+
+/// Limits for the TCP side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpOptions {
+    /// How long a connection may sit without a complete query (or without
+    /// taking our answer) before it is closed (RFC 7766 §6.2.3).
+    pub idle_timeout: Duration,
+    /// Most connections served at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+impl Default for TcpOptions {
+    fn default() -> TcpOptions {
+        TcpOptions {
+            idle_timeout: Duration::from_secs(10),
+            max_connections: 256,
+        }
+    }
+}
+
+/// Accepts connections on `listener` and answers every query on them, until
+/// accepting fails with [`StackError::Closed`].
+pub async fn serve_tcp<L: TcpListener, T: Time>(
+    listener: &L,
+    time: &T,
+    responder: &RefCell<Responder>,
+    options: TcpOptions,
+) -> Result<(), StackError> {
+    let mut conns = FuturesUnordered::new();
+    loop {
+        if conns.len() >= options.max_connections.max(1) {
+            conns.next().await;
+            continue;
+        }
+        let accepted = if conns.is_empty() {
+            listener.accept().await
+        } else {
+            match select(pin!(listener.accept()), conns.next()).await {
+                Either::Left((accepted, _)) => accepted,
+                Either::Right(_) => continue,
+            }
+        };
+        match accepted {
+            Ok(flow) => conns.push(connection(flow, time, responder, options.idle_timeout)),
+            Err(StackError::Closed) => return Err(StackError::Closed),
+            // A connection that died before we took it: keep listening.
+            Err(_) => {}
+        }
+    }
+}
+
+/// Serves one connection until the peer closes it, it idles out, or it breaks framing.
+async fn connection<F: TcpFlow, T: Time>(
+    mut flow: F,
+    time: &T,
+    responder: &RefCell<Responder>,
+    idle: Duration,
+) {
+    let mut inbuf: Vec<u8> = Vec::with_capacity(1024);
+    let mut chunk = vec![0u8; 4096];
+    let mut out = Vec::with_capacity(1024);
+    let mut frame = Vec::with_capacity(1024);
+    'conn: loop {
+        // Answer every complete query already buffered (pipelining).
+        let mut used = 0;
+        while inbuf.len() - used >= 2 {
+            let len = u16::from_be_bytes([inbuf[used], inbuf[used + 1]]) as usize;
+            if inbuf.len() - used - 2 < len {
+                break;
+            }
+            let query = &inbuf[used + 2..used + 2 + len];
+            used += 2 + len;
+            if responder
+                .borrow_mut()
+                .respond(query, Transport::Tcp, &mut out)
+            {
+                frame.clear();
+                frame.extend_from_slice(&(out.len() as u16).to_be_bytes());
+                frame.extend_from_slice(&out);
+                if !matches!(
+                    timeout(time, idle, flow.write_all(&frame)).await,
+                    Ok(Ok(()))
+                ) {
+                    break 'conn;
+                }
+            }
+        }
+        inbuf.drain(..used);
+        match timeout(time, idle, flow.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => inbuf.extend_from_slice(&chunk[..n]),
+            _ => break,
+        }
+    }
+    let _ = timeout(time, idle, flow.close()).await;
+}
