@@ -1,0 +1,15 @@
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+pub mod abi;
+pub mod evtchn;
+pub mod grant;
+pub mod hypercall;
+pub mod page;
+pub mod ring;
+#[cfg(feature = "sim")]
+pub mod sim;
+pub mod xenstore;
