@@ -1,0 +1,204 @@
+//! Conformance with a real resolver tool: runs the built appliance on the
+//! host socket stack at 127.0.0.1 and asks it questions with `dig`
+//! (Debian package `dnsutils`). Skips, saying so, when `dig` is absent.
+
+use std::net::{Ipv4Addr, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ZONE: &str = r#"$TTL 300
+@        SOA   ns1 hostmaster 2024010101 7200 3600 1209600 60
+@        NS    ns1
+ns1      A     192.0.2.53
+www      A     192.0.2.80
+www      AAAA  2001:db8::80
+alias    CNAME www
+*.wild   A     192.0.2.99
+sub      NS    ns.sub
+ns.sub   A     192.0.2.54
+big      TXT   "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+big      TXT   "1123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+big      TXT   "2123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+big      TXT   "3123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+big      TXT   "4123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+big      TXT   "5123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+"#;
+
+fn have_dig() -> bool {
+    Command::new("dig")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// A port free for both TCP and UDP on 127.0.0.1 (at the moment of asking).
+fn free_port() -> u16 {
+    loop {
+        let tcp = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+struct Appliance {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Appliance {
+    fn start() -> Appliance {
+        let dir = std::env::temp_dir().join(format!("mirage-dns-dig-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("example.com.zone"), ZONE).unwrap();
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_dns"))
+            .args([
+                "--address",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--zones",
+            ])
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("the dns binary starts");
+        let a = Appliance { child, port, dir };
+        // Wait until it answers over TCP.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the appliance never listened on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        a
+    }
+
+    fn dig(&self, args: &[&str]) -> String {
+        let out = Command::new("dig")
+            .args([
+                "@127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "+norec",
+                "+time=3",
+                "+tries=2",
+            ])
+            .args(args)
+            .output()
+            .expect("dig runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Appliance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The flags dig printed, e.g. `["qr", "aa"]`.
+fn flags(out: &str) -> Vec<String> {
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(";; flags:"))
+        .unwrap_or_else(|| panic!("no flags line in:\n{out}"));
+    line[";; flags:".len()..]
+        .split(';')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+/// Whether `out` contains `needle`, comparing with all runs of white space as one space.
+fn has(out: &str, needle: &str) -> bool {
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    norm(out).contains(&norm(needle))
+}
+
+#[test]
+fn dig_conformance() {
+    if !have_dig() {
+        println!("SKIP: dig is not installed (apt-get install dnsutils)");
+        return;
+    }
+    let a = Appliance::start();
+
+    // UDP: an authoritative answer, question case echoed.
+    let out = a.dig(&["WWW.example.COM", "A"]);
+    assert!(has(&out, "status: NOERROR"), "{out}");
+    assert!(flags(&out).contains(&"aa".to_string()), "{out}");
+    assert!(
+        has(&out, "WWW.example.COM.\t300\tIN\tA\t192.0.2.80"),
+        "{out}"
+    );
+
+    // TCP.
+    let out = a.dig(&["+tcp", "www.example.com", "AAAA"]);
+    assert!(has(&out, "2001:db8::80"), "{out}");
+
+    // CNAME chased.
+    let out = a.dig(&["alias.example.com", "A"]);
+    assert!(
+        has(&out, "CNAME\twww.example.com.") && has(&out, "192.0.2.80"),
+        "{out}"
+    );
+
+    // Wildcard.
+    let out = a.dig(&["anything.wild.example.com", "A"]);
+    assert!(
+        has(&out, "anything.wild.example.com. 300 IN A 192.0.2.99"),
+        "{out}"
+    );
+
+    // NXDOMAIN with the SOA at the negative TTL (min(300, 60)).
+    let out = a.dig(&["nope.example.com", "A"]);
+    assert!(has(&out, "status: NXDOMAIN"), "{out}");
+    assert!(has(&out, "example.com. 60 IN SOA"), "{out}");
+
+    // Referral: no aa, NS in authority, glue.
+    let out = a.dig(&["host.sub.example.com", "A"]);
+    assert!(!flags(&out).contains(&"aa".to_string()), "{out}");
+    assert!(
+        has(&out, "AUTHORITY: 1") && has(&out, "192.0.2.54"),
+        "{out}"
+    );
+
+    // Outside our zones.
+    assert!(has(&a.dig(&["example.net", "A"]), "status: REFUSED"));
+
+    // Truncation: 512 bytes without EDNS, and with a small EDNS buffer.
+    let out = a.dig(&["+ignore", "+noedns", "big.example.com", "TXT"]);
+    assert!(flags(&out).contains(&"tc".to_string()), "{out}");
+    let out = a.dig(&["+ignore", "+bufsize=512", "big.example.com", "TXT"]);
+    assert!(flags(&out).contains(&"tc".to_string()), "{out}");
+    // A big enough buffer gets the whole answer over UDP.
+    let out = a.dig(&["+ignore", "+bufsize=4096", "big.example.com", "TXT"]);
+    assert!(
+        !flags(&out).contains(&"tc".to_string()) && has(&out, "ANSWER: 6"),
+        "{out}"
+    );
+    assert!(
+        has(&out, "udp: 1232"),
+        "our EDNS payload size is advertised: {out}"
+    );
+    // dig retries a truncated answer over TCP by itself.
+    let out = a.dig(&["+noedns", "big.example.com", "TXT"]);
+    assert!(has(&out, "ANSWER: 6"), "{out}");
+
+    // Unknown EDNS version.
+    let out = a.dig(&["+edns=1", "+noednsneg", "www.example.com", "A"]);
+    assert!(has(&out, "status: BADVERS"), "{out}");
+}

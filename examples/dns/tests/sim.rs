@@ -1,0 +1,111 @@
+//! The appliance's generic `start` on mirage-core's in-memory devices, in
+//! virtual time: zones from a `MemKv`, queries over a `MemInternet`.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use dns::unikernel::{Config, Error, start};
+use mirage_core::mem::{MemInternet, MemKv, Simulation};
+use mirage_core::{Bytes, Key, KvRw, Stack, Time, UdpSocket};
+use mirage_dns::wire::{Class, Message, Question, Rcode, Type};
+
+const SERVER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 53));
+const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+
+fn zone(addr: &str) -> Bytes {
+    Bytes::from(format!(
+        "$TTL 300\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\nwww A {addr}\n*.w A 192.0.2.99\n"
+    ))
+}
+
+async fn ask<U: UdpSocket>(sock: &U, name: &str, qtype: Type) -> Message {
+    let mut q = Message::default();
+    q.header.id = 99;
+    q.questions.push(Question {
+        name: name.parse().unwrap(),
+        qtype,
+        qclass: Class::IN,
+    });
+    let mut bytes = Vec::new();
+    q.emit(&mut bytes).unwrap();
+    sock.send_to(&bytes, SocketAddr::new(SERVER, 53))
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 1500];
+    let (n, _) = sock.recv_from(&mut buf).await.unwrap();
+    Message::parse(&buf[..n]).unwrap()
+}
+
+#[test]
+fn serves_zones_from_the_store_and_reloads_them() {
+    let mut sim = Simulation::new(7);
+    let net = MemInternet::new();
+    let kv = MemKv::new(sim.clock());
+    let key = Key::parse("example.com.zone").unwrap();
+    let config = Config {
+        addr: SocketAddr::new(SERVER, 53),
+        reload: Some(Duration::from_secs(30)),
+        serve: Default::default(),
+    };
+    let (stack, clock, store) = (net.host([SERVER]), sim.clock(), kv.clone());
+    sim.block_on(kv.set(&key, zone("192.0.2.80")))
+        .unwrap()
+        .unwrap();
+    sim.spawn(start(stack, clock, store, config));
+    let client = net.host([CLIENT]);
+    let clock = sim.clock();
+    sim.block_on(async move {
+        clock.sleep(Duration::from_millis(1)).await;
+        let sock = client.udp_bind(SocketAddr::new(CLIENT, 0)).await.unwrap();
+        let m = ask(&sock, "www.example.com.", Type::A).await;
+        assert!(m.header.aa);
+        assert_eq!(m.answers[0].data.to_string(), "192.0.2.80");
+        assert_eq!(
+            ask(&sock, "x.w.example.com.", Type::A).await.answers[0]
+                .data
+                .to_string(),
+            "192.0.2.99"
+        );
+        assert_eq!(
+            ask(&sock, "example.net.", Type::A).await.rcode(),
+            Rcode::REFUSED
+        );
+
+        // A broken zone is not swapped in; a fixed one is.
+        kv.set(&key, Bytes::from_static(b"this is not a zone\n"))
+            .await
+            .unwrap();
+        clock.sleep(Duration::from_secs(31)).await;
+        assert_eq!(
+            ask(&sock, "www.example.com.", Type::A).await.answers[0]
+                .data
+                .to_string(),
+            "192.0.2.80"
+        );
+        kv.set(&key, zone("192.0.2.81")).await.unwrap();
+        clock.sleep(Duration::from_secs(31)).await;
+        assert_eq!(
+            ask(&sock, "www.example.com.", Type::A).await.answers[0]
+                .data
+                .to_string(),
+            "192.0.2.81"
+        );
+    })
+    .unwrap();
+}
+
+#[test]
+fn refuses_to_start_without_zones() {
+    let mut sim = Simulation::new(8);
+    let net = MemInternet::new();
+    let kv = MemKv::new(sim.clock());
+    let config = Config {
+        addr: SocketAddr::new(SERVER, 53),
+        reload: None,
+        serve: Default::default(),
+    };
+    let r = sim
+        .block_on(start(net.host([SERVER]), sim.clock(), kv, config))
+        .unwrap();
+    assert!(matches!(r, Err(Error::NoZones)));
+}
