@@ -7,9 +7,14 @@ extern crate alloc;
 pub mod abi;
 pub mod evtchn;
 pub mod grant;
+pub mod guest;
 pub mod hypercall;
 pub mod page;
 pub mod ring;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod xenstore;
+
+pub use guest::{ConnectError, Xen};
+pub use hypercall::{HypercallError, Hypervisor};
+pub use page::Page;

@@ -13,9 +13,9 @@
 
 // pub mod blkback;
 // pub mod consoleback;
-// pub mod host;
+pub mod host;
 // pub mod netback;
-// pub mod xenstored;
+pub mod xenstored;
 
 use alloc::collections::BTreeMap;
 use alloc::rc::Rc;

@@ -1,8 +1,8 @@
 //! XenStore: the wire codec ([`wire`]) and a client over the shared ring
 //! page ([`XenStore`]).
 
-// mod client;
+mod client;
 pub mod wire;
 
-// pub use client::{Transaction, XenStore, XsError};
+pub use client::{Transaction, XenStore, XsError};
 pub use wire::{Errno, Permission, WatchEvent};

@@ -1,0 +1,22 @@
+//! End-to-end tests of the frontends against the simulated Xen.
+
+mod evtchn;
+mod xenstore;
+
+use mirage_core::mem::Simulation;
+use mirage_xen::Xen;
+use mirage_xen::sim::SimDomain;
+use mirage_xen::sim::host::SimHost;
+
+/// A simulation with dom0 and guest 1 connected to XenStore.
+pub fn setup(seed: u64) -> (Simulation, SimHost, SimDomain, Xen<SimDomain>) {
+    let sim = Simulation::new(seed);
+    let spawner = sim.spawner();
+    let host = SimHost::new(move |task| {
+        spawner.spawn(task);
+    })
+    .expect("dom0");
+    let guest = host.create_guest(1).expect("guest");
+    let xen = host.connect_guest(&guest).expect("connect");
+    (sim, host, guest, xen)
+}
