@@ -174,7 +174,7 @@ fn entries<B: Backend + ?Sized>(
 fn blob<B: Backend + ?Sized>(
     backend: &B,
     e: Option<TreeEntry>,
-) -> Result<Option<Vec<u8>>, StoreError> {
+) -> Result<Option<bytes::Bytes>, StoreError> {
     match e {
         Some(e) => Ok(Some(require(backend, &e.id)?.into_blob(&e.id)?)),
         None => Ok(None),

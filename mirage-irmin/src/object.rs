@@ -4,6 +4,7 @@
 //! the loose header `<kind> <size>\0`); its id is the hash of header and bytes,
 //! exactly as `git hash-object` computes it.
 
+use bytes::Bytes;
 use gix_hash::ObjectId;
 pub use gix_object::Kind as ObjectKind;
 use gix_object::WriteTo;
@@ -11,12 +12,14 @@ use gix_object::WriteTo;
 use crate::error::BackendError;
 
 /// An object as a backend stores it: its kind and canonical bytes.
+///
+/// The bytes are shared ([`Bytes`]), so caches and readers of a value need no copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawObject {
     /// Blob, tree, commit or tag.
     pub kind: ObjectKind,
     /// The canonical encoding (without the loose header).
-    pub data: Vec<u8>,
+    pub data: Bytes,
 }
 
 /// The id git gives an object of `kind` with canonical bytes `data`.
@@ -82,9 +85,38 @@ impl RawObject {
     }
 
     /// Checks the kind is a blob and returns its bytes.
-    pub fn into_blob(self, id: &ObjectId) -> Result<Vec<u8>, BackendError> {
+    pub fn into_blob(self, id: &ObjectId) -> Result<Bytes, BackendError> {
         self.expect(id, ObjectKind::Blob)?;
         Ok(self.data)
+    }
+
+    /// Checks the kind and reads only a commit's tree id (no full decode).
+    pub fn commit_tree(
+        &self,
+        id: &ObjectId,
+        hash: gix_hash::Kind,
+    ) -> Result<ObjectId, BackendError> {
+        self.expect(id, ObjectKind::Commit)?;
+        gix_object::CommitRefIter::from_bytes(&self.data, hash)
+            .tree_id()
+            .map_err(|source| BackendError::CorruptObject { id: *id, source })
+    }
+
+    /// Checks the kind and finds the entry `name` of a tree without decoding the others.
+    pub fn tree_entry(
+        &self,
+        id: &ObjectId,
+        hash: gix_hash::Kind,
+        name: &[u8],
+    ) -> Result<Option<(gix_object::tree::EntryMode, ObjectId)>, BackendError> {
+        self.expect(id, ObjectKind::Tree)?;
+        for entry in gix_object::TreeRefIter::from_bytes(&self.data, hash) {
+            let entry = entry.map_err(|source| BackendError::CorruptObject { id: *id, source })?;
+            if entry.filename == name {
+                return Ok(Some((entry.mode, entry.oid.to_owned())));
+            }
+        }
+        Ok(None)
     }
 
     fn expect(&self, id: &ObjectId, expected: ObjectKind) -> Result<(), BackendError> {
@@ -124,7 +156,7 @@ mod test {
         fn decoding_arbitrary_bytes_never_panics(data: Vec<u8>) -> bool {
             let id = ObjectId::null(gix_hash::Kind::Sha1);
             for kind in [ObjectKind::Tree, ObjectKind::Commit, ObjectKind::Tag] {
-                let raw = RawObject { kind, data: data.clone() };
+                let raw = RawObject { kind, data: data.clone().into() };
                 let _ = match kind {
                     ObjectKind::Tree => raw.into_tree(&id, gix_hash::Kind::Sha1).map(|_| ()),
                     ObjectKind::Commit => raw.into_commit(&id, gix_hash::Kind::Sha1).map(|_| ()),

@@ -2,7 +2,9 @@
 //! Needs no file system, so it serves unikernels without a disk and tests.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use bytes::Bytes;
 
 use gix_hash::{ObjectId, oid};
 
@@ -12,7 +14,7 @@ use crate::object::{ObjectKind, RawObject, object_id};
 use crate::refs::{RefName, RefValue};
 
 /// Stored objects by id: kind and canonical bytes.
-type ObjectMap = HashMap<ObjectId, (ObjectKind, Arc<[u8]>)>;
+type ObjectMap = HashMap<ObjectId, (ObjectKind, Bytes)>;
 
 /// Objects and references kept in memory; `HEAD` starts as `ref: refs/heads/main`.
 ///
@@ -66,7 +68,7 @@ impl Backend for MemBackend {
     fn read_object(&self, id: &oid) -> Result<Option<RawObject>, BackendError> {
         Ok(lock(&self.objects).get(id).map(|(kind, data)| RawObject {
             kind: *kind,
-            data: data.to_vec(),
+            data: data.clone(),
         }))
     }
 
@@ -78,7 +80,7 @@ impl Backend for MemBackend {
         let id = object_id(self.hash, kind, data)?;
         lock(&self.objects)
             .entry(id)
-            .or_insert_with(|| (kind, Arc::from(data)));
+            .or_insert_with(|| (kind, Bytes::copy_from_slice(data)));
         Ok(id)
     }
 

@@ -151,7 +151,9 @@ impl<B: Backend, C: WallClock> Store<B, C> {
 
     fn root_of(&self, commit: Option<ObjectId>) -> Result<Option<ObjectId>, StoreError> {
         match commit {
-            Some(id) => Ok(Some(read_commit(self.backend(), &id)?.tree)),
+            Some(id) => Ok(Some(
+                require(self.backend(), &id)?.commit_tree(&id, self.backend().object_hash())?,
+            )),
             None => Ok(None),
         }
     }
@@ -188,9 +190,7 @@ impl<B: Backend, C: WallClock> Store<B, C> {
         match self.entry_sync(path)? {
             None => Ok(None),
             Some(e) if e.is_tree() => Err(StoreError::ValueExpected(path.clone())),
-            Some(e) => Ok(Some(Bytes::from(
-                require(self.backend(), &e.id)?.into_blob(&e.id)?,
-            ))),
+            Some(e) => Ok(Some(require(self.backend(), &e.id)?.into_blob(&e.id)?)),
         }
     }
 
@@ -261,9 +261,7 @@ impl<B: Backend, C: WallClock> Store<B, C> {
         match tree::lookup(self.backend(), self.root_of(commit)?, path)? {
             None => Ok(None),
             Some(e) if e.is_tree() => Err(StoreError::ValueExpected(path.clone())),
-            Some(e) => Ok(Some(Bytes::from(
-                require(self.backend(), &e.id)?.into_blob(&e.id)?,
-            ))),
+            Some(e) => Ok(Some(require(self.backend(), &e.id)?.into_blob(&e.id)?)),
         }
     }
 

@@ -100,6 +100,7 @@ pub fn empty_tree_id(hash: gix_hash::Kind) -> ObjectId {
 }
 
 /// The entry at `path` below the tree `root`; the root itself is a tree entry.
+/// Each tree on the way is scanned for one name, without decoding the rest.
 pub fn lookup<B: Backend + ?Sized>(
     backend: &B,
     root: Option<ObjectId>,
@@ -108,19 +109,19 @@ pub fn lookup<B: Backend + ?Sized>(
     let Some(root) = root else {
         return Ok(None);
     };
+    let hash = backend.object_hash();
     let mut current = TreeEntry {
         mode: tree_mode(),
         id: root,
     };
-    for (depth, segment) in path.segments().iter().enumerate() {
-        if !current.is_tree() {
-            let _ = depth;
+    for segment in path.segments() {
+        if !current.is_tree() || current.id.is_empty_tree() {
             return Ok(None);
         }
-        let entries = read_tree(backend, &current.id)?;
-        match entries.get(segment.as_bytes().as_bstr()) {
-            Some(e) => current = *e,
-            None => return Ok(None),
+        let raw = require(backend, &current.id)?;
+        match raw.tree_entry(&current.id, hash, segment.as_bytes())? {
+            Some((mode, id)) if !mode.is_commit() => current = TreeEntry { mode, id },
+            _ => return Ok(None),
         }
     }
     Ok(Some(current))

@@ -81,8 +81,10 @@ pub fn decode(
     if more != 0 {
         return Err(corrupt(path, "the data is longer than its header says"));
     }
-    out.drain(..header_len);
-    Ok(RawObject { kind, data: out })
+    Ok(RawObject {
+        kind,
+        data: bytes::Bytes::from(out).slice(header_len..),
+    })
 }
 
 /// Compresses an object into loose format (zlib level 1, as git does).
@@ -112,13 +114,16 @@ pub fn write(
     }
     let compressed = encode(kind, data)?;
     let dir = path.parent().expect("object paths have a parent");
-    std::fs::create_dir_all(dir).map_err(|e| io_err("create", dir, e))?;
+    if !dir.is_dir() {
+        std::fs::create_dir_all(dir).map_err(|e| io_err("create", dir, e))?;
+    }
     let tmp = super::temp_path(dir, "tmp_obj_");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(|e| io_err("create", &tmp, e))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    // Git keeps object files read-only.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o444);
+    let mut file = options.open(&tmp).map_err(|e| io_err("create", &tmp, e))?;
     let result = file
         .write_all(&compressed)
         .and_then(|()| if fsync { file.sync_all() } else { Ok(()) });
@@ -127,20 +132,10 @@ pub fn write(
         let _ = std::fs::remove_file(&tmp);
         return Err(io_err("write", &tmp, e));
     }
-    set_read_only(&tmp);
     std::fs::rename(&tmp, &path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         io_err("rename", &path, e)
     })
-}
-
-/// Git keeps object files read-only (0444); not doing so is harmless.
-fn set_read_only(path: &Path) {
-    if let Ok(meta) = std::fs::metadata(path) {
-        let mut perms = meta.permissions();
-        perms.set_readonly(true);
-        let _ = std::fs::set_permissions(path, perms);
-    }
 }
 
 /// Every loose object id below `objects_dir`.

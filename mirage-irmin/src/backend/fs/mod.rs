@@ -24,6 +24,7 @@ use crate::error::{BackendError, CasError};
 use crate::object::{ObjectKind, RawObject, object_id};
 use crate::refs::{RefName, RefValue};
 
+mod cache;
 mod gc;
 pub mod loose;
 pub mod pack;
@@ -63,6 +64,9 @@ pub struct FsOptions {
     pub lock_timeout: Duration,
     /// Objects larger than this are refused when read (protects memory).
     pub max_object_size: u64,
+    /// Bytes of decoded objects kept in memory to spare re-reading trees
+    /// and commits (0: no cache).
+    pub cache_bytes: usize,
 }
 
 impl Default for FsOptions {
@@ -71,6 +75,7 @@ impl Default for FsOptions {
             fsync: false,
             lock_timeout: Duration::from_secs(5),
             max_object_size: 1 << 30,
+            cache_bytes: 32 << 20,
         }
     }
 }
@@ -84,6 +89,7 @@ pub struct FsBackend {
     options: FsOptions,
     refs: refs::RefStore,
     packs: Mutex<pack::PackSet>,
+    cache: Mutex<cache::ObjectCache>,
 }
 
 fn config_object_format(config: &str) -> Option<String> {
@@ -186,8 +192,9 @@ impl FsBackend {
             },
             git_dir,
             hash,
-            options,
             packs: Mutex::new(pack::PackSet::default()),
+            cache: Mutex::new(cache::ObjectCache::new(options.cache_bytes)),
+            options,
         })
     }
 
@@ -210,6 +217,25 @@ impl FsBackend {
         self.packs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn cache(&self) -> std::sync::MutexGuard<'_, cache::ObjectCache> {
+        // A cache of immutable objects; a panic elsewhere cannot corrupt it.
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn read_uncached(&self, id: &oid) -> Result<Option<RawObject>, BackendError> {
+        if let Some(obj) = loose::read(&self.objects_dir, id, self.options.max_object_size)? {
+            return Ok(Some(obj));
+        }
+        if let Some(obj) = self.read_packed(id, false)? {
+            return Ok(Some(obj));
+        }
+        // Packs may have appeared (and loose objects vanished) meanwhile.
+        if let Some(obj) = self.read_packed(id, true)? {
+            return Ok(Some(obj));
+        }
+        loose::read(&self.objects_dir, id, self.options.max_object_size)
+    }
+
     fn read_packed(&self, id: &oid, refresh: bool) -> Result<Option<RawObject>, BackendError> {
         let mut packs = self.packs();
         if refresh {
@@ -225,17 +251,14 @@ impl Backend for FsBackend {
     }
 
     fn read_object(&self, id: &oid) -> Result<Option<RawObject>, BackendError> {
-        if let Some(obj) = loose::read(&self.objects_dir, id, self.options.max_object_size)? {
+        if let Some(obj) = self.cache().get(id) {
             return Ok(Some(obj));
         }
-        if let Some(obj) = self.read_packed(id, false)? {
-            return Ok(Some(obj));
+        let found = self.read_uncached(id)?;
+        if let Some(obj) = &found {
+            self.cache().put(id.to_owned(), obj);
         }
-        // Packs may have appeared (and loose objects vanished) meanwhile.
-        if let Some(obj) = self.read_packed(id, true)? {
-            return Ok(Some(obj));
-        }
-        loose::read(&self.objects_dir, id, self.options.max_object_size)
+        Ok(found)
     }
 
     fn contains_object(&self, id: &oid) -> Result<bool, BackendError> {

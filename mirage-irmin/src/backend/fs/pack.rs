@@ -87,7 +87,7 @@ impl PackSet {
             if let Some((data, _)) = found {
                 return Ok(Some(RawObject {
                     kind: data.kind,
-                    data: data.data.to_vec(),
+                    data: data.data.to_vec().into(),
                 }));
             }
         }
