@@ -241,3 +241,40 @@ fn a_writer_killed_mid_commit_leaves_a_valid_repository() {
         );
     }
 }
+
+#[test]
+fn gc_while_another_thread_commits_loses_nothing() {
+    let tmp = TempDir::new("gc-race");
+    let dir = tmp.path().join("r.git");
+    FsBackend::init(&dir, HashKind::Sha1, FsOptions::default()).unwrap();
+    let writer = {
+        let dir = dir.clone();
+        std::thread::spawn(move || {
+            write_loop(
+                &Repo::new(FsBackend::open(&dir).unwrap(), SystemClock),
+                "0",
+                80,
+                |_| {},
+            )
+        })
+    };
+    let collector = FsBackend::open(&dir).unwrap();
+    let mut packs = 0;
+    while !writer.is_finished() {
+        if collector.gc().unwrap().pack.is_some() {
+            packs += 1;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    writer.join().unwrap();
+    collector.gc().unwrap();
+    assert!(packs > 0, "gc ran while the writer was busy");
+    check_all_there(
+        &Repo::new(FsBackend::open(&dir).unwrap(), SystemClock),
+        &["0"],
+        80,
+    );
+    if have_git("gc_while_another_thread_commits_loses_nothing (fsck part)") {
+        fsck(&dir);
+    }
+}

@@ -4,11 +4,14 @@
 mod common;
 
 use bytes::Bytes;
+#[cfg(feature = "fs")]
 use common::{SystemClock, TempDir};
 use futures::executor::block_on;
 use mirage_core::mem::{MemKv, VirtualClock};
 use mirage_core::{Change, Key, KvError, KvRo, KvRw};
-use mirage_irmin::{FsBackend, FsOptions, HashKind, MemBackend, Repo};
+#[cfg(feature = "fs")]
+use mirage_irmin::{FsBackend, FsOptions, HashKind};
+use mirage_irmin::{MemBackend, Repo};
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
 #[test]
@@ -20,6 +23,7 @@ fn conformance_in_memory() {
     block_on(mirage_core::conformance::kv_rw(&detached));
 }
 
+#[cfg(feature = "fs")]
 #[test]
 fn conformance_on_disk() {
     let tmp = TempDir::new("kv-conformance");
