@@ -6,6 +6,7 @@ use std::rc::Rc;
 use crate::block::FileBlock;
 use crate::clock::SystemClock;
 use crate::console::StdConsole;
+use crate::kv::DirKv;
 use crate::random::OsRandom;
 use crate::unix_stack::UnixStack;
 
@@ -34,6 +35,7 @@ pub struct Devices<A = crate::NoArgs> {
     pub(crate) clock: SystemClock,
     pub(crate) random: OsRandom,
     pub(crate) console: Rc<StdConsole>,
+    pub(crate) kvs: BTreeMap<String, DirKv>,
     pub(crate) blocks: BTreeMap<String, FileBlock>,
     pub(crate) args: A,
 }
@@ -57,6 +59,14 @@ impl<A> Devices<A> {
     /// Standard output and input.
     pub fn console(&self) -> Rc<StdConsole> {
         Rc::clone(&self.console)
+    }
+
+    /// The key-value store given as `--kv NAME=dir:PATH` (or `dir-ro:`).
+    pub fn kv(&self, name: &str) -> Result<DirKv, DeviceError> {
+        self.kvs
+            .get(name)
+            .cloned()
+            .ok_or_else(|| DeviceError::NoKv(name.to_owned()))
     }
 
     /// The block device given as `--block NAME=file:PATH`.

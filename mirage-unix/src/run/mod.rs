@@ -10,7 +10,7 @@
 //! an instance failing stops the others and the process exits with status 1
 //! and a one-line message.
 
-mod args;
+pub(crate) mod args;
 mod devices;
 
 use std::ffi::OsString;
@@ -28,6 +28,7 @@ pub use devices::{DeviceError, Devices};
 use crate::block::FileBlock;
 use crate::clock::SystemClock;
 use crate::console::StdConsole;
+use crate::kv::DirKv;
 use crate::random::OsRandom;
 use crate::socket::SocketStack;
 use crate::unix_stack::UnixStack;
@@ -109,22 +110,49 @@ where
 {
     let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
     let program = program_name(&argv);
-    let (backend, app) = match parse::<A>(&program, argv) {
-        Ok(parsed) => parsed,
-        Err(e) => {
+    match try_run_from(argv, start) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(RunError::Args(e)) => {
             // Help and version requests are "errors" that exit with success.
             let _ = e.print();
-            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
         }
-    };
-    init_logging(backend.log_level);
-    match supervise(&backend, &app, &start) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(msg) => {
+        Err(RunError::Failed(msg)) => {
             eprintln!("{program}: {}", one_line(&msg));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Why [`try_run_from`] stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The command line is malformed, or asked for `--help`.
+    #[error(transparent)]
+    Args(#[from] clap::Error),
+    /// A device could not be built, or an instance failed; the message
+    /// says which and why.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Like [`run_from`], returning what happened instead of an exit status
+/// (and printing nothing): for tests and for applications that do more
+/// after their appliance stops.
+pub fn try_run_from<A, I, T, F, Fut, E>(argv: I, start: F) -> Result<(), RunError>
+where
+    A: Args + Clone + Send,
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+    F: Fn(Devices<A>) -> Fut + Sync,
+    Fut: Future<Output = Result<(), E>>,
+    E: Display,
+{
+    let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
+    let program = program_name(&argv);
+    let (backend, app) = parse::<A>(&program, argv)?;
+    init_logging(backend.log_level);
+    supervise(&backend, &app, &start).map_err(RunError::Failed)
 }
 
 fn program_name(argv: &[OsString]) -> String {
@@ -171,18 +199,21 @@ fn check(backend: &BackendArgs) -> Result<(), String> {
     if backend.ipv4.is_some() || backend.ipv4_gateway.is_some() {
         return Err("--ipv4 and --ipv4-gateway apply only to --net tap:NAME".to_owned());
     }
-    for spec in &backend.block {
-        if spec.kind != "file" && spec.kind != "file-ro" {
-            return Err(format!(
-                "--block {spec}: unknown kind {:?} (expected file or file-ro)",
-                spec.kind
-            ));
-        }
-    }
-    let mut names = std::collections::BTreeSet::new();
-    for spec in &backend.block {
-        if !names.insert(("block", spec.name.as_str())) {
-            return Err(format!("--block {}: the name is given twice", spec.name));
+    for (option, specs, kinds) in [
+        ("--kv", &backend.kv, ["dir", "dir-ro"]),
+        ("--block", &backend.block, ["file", "file-ro"]),
+    ] {
+        let mut names = std::collections::BTreeSet::new();
+        for spec in specs {
+            if !kinds.contains(&spec.kind.as_str()) {
+                return Err(format!(
+                    "{option} {spec}: unknown kind {:?} (expected {} or {})",
+                    spec.kind, kinds[0], kinds[1]
+                ));
+            }
+            if !names.insert(spec.name.as_str()) {
+                return Err(format!("{option} {}: the name is given twice", spec.name));
+            }
         }
     }
     Ok(())
@@ -329,6 +360,12 @@ fn build<A>(
         }
     };
     let random = OsRandom::new().map_err(|e| e.to_string())?;
+    let mut kvs = std::collections::BTreeMap::new();
+    for spec in &backend.kv {
+        let kv = DirKv::open(&spec.path, !spec.read_only())
+            .map_err(|e| format!("--kv {}: {e}", spec.name))?;
+        kvs.insert(spec.name.clone(), kv);
+    }
     let mut blocks = std::collections::BTreeMap::new();
     for spec in &backend.block {
         let block = FileBlock::open(&spec.path, !spec.read_only())
@@ -342,6 +379,7 @@ fn build<A>(
         clock: SystemClock::new(),
         random,
         console: Rc::new(StdConsole::new()),
+        kvs,
         blocks,
         args,
     })

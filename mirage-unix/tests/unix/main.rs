@@ -2,7 +2,10 @@
 
 mod block;
 mod clock;
+mod kv;
+mod run;
 mod socket;
+mod tap;
 
 /// Runs `fut` on a single-threaded tokio runtime inside a `LocalSet`, as
 /// `mirage_unix::run` does.

@@ -1,0 +1,275 @@
+//! [`DirKv`]: a key-value store in a host directory.
+//!
+//! Key `/a/b/c` is the file `ROOT/a/b/c`; dictionaries are directories.
+//! Values are regular files; other kinds of file (sockets, FIFOs, devices)
+//! are invisible. A dictionary exists while a value lives under it: every
+//! write removes the directories it empties. (An empty directory made
+//! outside the store still shows as an empty dictionary, and a value
+//! stored at its key replaces it.)
+//!
+//! # What survives a crash
+//!
+//! - [`KvRw::set`] writes a temporary file, `fsync`s it, renames it over the
+//!   key and `fsync`s the directory: after a crash the key holds the old or
+//!   the new value, whole. [`KvRw::remove`] of a dictionary first renames it
+//!   out of the tree, so it disappears at once.
+//! - [`KvRw::set_partial`] writes in place and `fdatasync`s: a crash during
+//!   it can leave part of the new bytes.
+//! - [`KvRw::batch`] validates every change against the store first (an
+//!   invalid batch changes nothing), stages the new values as `fsync`ed
+//!   files, then writes and `fsync`s a journal of the changes: that is the
+//!   commit point. The changes are then applied in order (rename per value,
+//!   recursive removal per `Remove`), recording progress in the journal.
+//!   A batch interrupted after its commit point is completed the next time
+//!   the store is opened read-write; one interrupted before is discarded.
+//!   So after a crash and a re-open, either all or none of a batch is
+//!   visible. While a batch is being applied, tasks of the same instance see
+//!   all or nothing (the application runs without yielding), but another
+//!   process reading the directory at that moment can see some of it.
+//!
+//! The bookkeeping lives in the reserved top-level directory `.dirkv`
+//! (never listed; keys under it are refused). The store must lie on one
+//! filesystem, since renames do not cross mount points.
+//!
+//! # Digests and symlinks
+//!
+//! A value's digest is the SHA-256 of its bytes. A dictionary's is the
+//! SHA-256 over its sorted entries, each as a kind byte, the name's length
+//! and bytes, and the entry's own digest. Symbolic links are followed only
+//! while they stay inside the root; a key reaching outside it fails with
+//! [`DirKvError::OutsideRoot`].
+//!
+//! The file operations are synchronous on the instance's thread: quick on a
+//! local disk with the page cache, and they stall only this instance.
+
+mod batch;
+mod digest;
+mod read;
+mod write;
+
+use std::cell::Cell;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use mirage_core::{EntryKind, Key, KvError};
+
+/// The reserved top-level directory holding temporary files and journals.
+pub const RESERVED: &str = ".dirkv";
+
+/// Storage failures specific to [`DirKv`], carried in [`KvError::Storage`].
+#[derive(Debug, thiserror::Error)]
+pub enum DirKvError {
+    /// The root could not be opened.
+    #[error("{path}: {source}")]
+    Open {
+        /// The root given.
+        path: PathBuf,
+        /// What the host said.
+        #[source]
+        source: io::Error,
+    },
+    /// The root is not a directory.
+    #[error("{0}: not a directory")]
+    NotADirectory(PathBuf),
+    /// A symbolic link on the key's path leads outside the root.
+    #[error("{0}: a symbolic link leads outside the store's directory")]
+    OutsideRoot(Key),
+    /// The key lies in the store's reserved `.dirkv` directory.
+    #[error("{0}: keys under /.dirkv are reserved for the store's own use")]
+    Reserved(Key),
+    /// A host file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// What the host said.
+        #[source]
+        source: io::Error,
+    },
+    /// Completing a batch that a crash interrupted failed.
+    #[error("completing an interrupted batch failed: {0}")]
+    Recover(#[source] Box<KvError>),
+    /// A batch journal left by a crash cannot be read.
+    #[error("{0}: the batch journal is corrupt")]
+    CorruptJournal(PathBuf),
+}
+
+/// A [`mirage_core::KvRo`] and [`mirage_core::KvRw`] on a host directory;
+/// see the [module documentation](self) for the layout and guarantees.
+///
+/// Cloning gives another handle on the same directory.
+#[derive(Debug, Clone)]
+pub struct DirKv {
+    root: PathBuf,
+    /// `root`, canonical, for symlink checks.
+    canonical: PathBuf,
+    read_write: bool,
+    counter: std::rc::Rc<Cell<u64>>,
+}
+
+/// Wraps a host error about `path` as a [`KvError`], recognising a full
+/// disk and a read-only filesystem.
+pub(crate) fn io_err(path: &Path, e: io::Error) -> KvError {
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) => KvError::NoSpace,
+        Some(libc::EROFS) => KvError::ReadOnly,
+        _ => KvError::storage(DirKvError::Io {
+            path: path.to_owned(),
+            source: e,
+        }),
+    }
+}
+
+/// Whether an error means "no such file here" (including a file where a
+/// directory was expected on the way).
+pub(crate) fn is_missing(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR)
+}
+
+impl DirKv {
+    /// Opens the directory `root` as a store, read-write or read-only. A
+    /// read-write open completes or discards batches a crash interrupted.
+    pub fn open(root: impl AsRef<Path>, read_write: bool) -> Result<Self, DirKvError> {
+        let root = root.as_ref().to_owned();
+        let open_err = |source| DirKvError::Open {
+            path: root.clone(),
+            source,
+        };
+        let meta = fs::metadata(&root).map_err(open_err)?;
+        if !meta.is_dir() {
+            return Err(DirKvError::NotADirectory(root));
+        }
+        let canonical = fs::canonicalize(&root).map_err(open_err)?;
+        let kv = DirKv {
+            root,
+            canonical,
+            read_write,
+            counter: Default::default(),
+        };
+        if read_write {
+            batch::recover(&kv)?;
+        }
+        Ok(kv)
+    }
+
+    /// The directory this store lives in.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether writes are allowed.
+    pub fn is_read_write(&self) -> bool {
+        self.read_write
+    }
+
+    fn reserved_dir(&self) -> PathBuf {
+        self.root.join(RESERVED)
+    }
+
+    /// A fresh name for a temporary file or directory in `.dirkv`.
+    fn fresh_name(&self, what: &str) -> String {
+        let n = self.counter.get();
+        self.counter.set(n + 1);
+        let mut r = [0u8; 8];
+        // Uniqueness against other processes: the pid and a random tag.
+        let tag = getrandom::fill(&mut r)
+            .map(|()| u64::from_le_bytes(r))
+            .unwrap_or(n);
+        format!("{what}-{}-{n}-{tag:016x}", std::process::id())
+    }
+
+    /// `.dirkv`, created if missing.
+    fn ensure_reserved(&self) -> Result<PathBuf, KvError> {
+        let dir = self.reserved_dir();
+        match fs::create_dir(&dir) {
+            Ok(()) => sync_dir(&self.root)?,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_err(&dir, e)),
+        }
+        Ok(dir)
+    }
+
+    /// The host path of `key`, refusing reserved keys.
+    fn path(&self, key: &Key) -> Result<PathBuf, KvError> {
+        if is_reserved(key) {
+            return Err(KvError::storage(DirKvError::Reserved(key.clone())));
+        }
+        let mut p = self.root.clone();
+        for s in key.segments() {
+            p.push(s);
+        }
+        Ok(p)
+    }
+
+    /// The host path of `key`, after checking that no symbolic link on the
+    /// way leads outside the root.
+    fn checked_path(&self, key: &Key) -> Result<PathBuf, KvError> {
+        let path = self.path(key)?;
+        // The deepest part of the path that exists, resolved.
+        let mut probe: &Path = &path;
+        loop {
+            match fs::canonicalize(probe) {
+                Ok(real) => {
+                    if real.starts_with(&self.canonical) {
+                        return Ok(path);
+                    }
+                    return Err(KvError::storage(DirKvError::OutsideRoot(key.clone())));
+                }
+                Err(e) if is_missing(&e) || e.raw_os_error() == Some(libc::ELOOP) => {
+                    if e.raw_os_error() == Some(libc::ELOOP) {
+                        return Err(io_err(probe, e));
+                    }
+                    match probe.parent() {
+                        Some(parent) if probe != self.root => probe = parent,
+                        _ => return Ok(path),
+                    }
+                }
+                Err(e) => return Err(io_err(probe, e)),
+            }
+        }
+    }
+
+    /// What is at `key`: a regular file is a value, a directory a dictionary.
+    fn kind(&self, key: &Key) -> Result<Option<EntryKind>, KvError> {
+        if key.is_root() {
+            return Ok(Some(EntryKind::Dictionary));
+        }
+        if is_reserved(key) {
+            return Ok(None);
+        }
+        let path = self.checked_path(key)?;
+        kind_at(&path)
+    }
+
+    fn writable(&self) -> Result<(), KvError> {
+        if self.read_write {
+            Ok(())
+        } else {
+            Err(KvError::ReadOnly)
+        }
+    }
+}
+
+/// Whether `key` lies in the reserved `.dirkv` directory.
+fn is_reserved(key: &Key) -> bool {
+    key.segments().first().map(String::as_str) == Some(RESERVED)
+}
+
+/// What is at `path`, following symbolic links.
+fn kind_at(path: &Path) -> Result<Option<EntryKind>, KvError> {
+    match fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(Some(EntryKind::Value)),
+        Ok(m) if m.is_dir() => Ok(Some(EntryKind::Dictionary)),
+        Ok(_) => Ok(None),
+        Err(e) if is_missing(&e) => Ok(None),
+        Err(e) => Err(io_err(path, e)),
+    }
+}
+
+/// `fsync`s a directory, making renames and creations in it durable.
+fn sync_dir(dir: &Path) -> Result<(), KvError> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_err(dir, e))
+}

@@ -1,0 +1,191 @@
+//! Reading: the [`KvRo`] half of [`DirKv`].
+
+use std::fs;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use mirage_core::key::MAX_SEGMENT_LEN;
+use mirage_core::{Digest, EntryKind, Key, KvError, KvRo, PosixTime};
+
+use super::{DirKv, RESERVED, digest, io_err, is_missing, kind_at};
+
+/// One entry of a directory as the store sees it.
+pub(super) struct Entry {
+    pub name: String,
+    pub kind: EntryKind,
+    pub path: PathBuf,
+}
+
+impl DirKv {
+    /// The entries of the directory `dir` that the store shows, sorted by
+    /// name: regular files and directories whose names are valid key
+    /// segments, without `.dirkv` at the root and without symbolic links
+    /// that lead outside the root.
+    pub(super) fn entries(&self, dir: &Path) -> Result<Vec<Entry>, KvError> {
+        let at_root = dir == self.root;
+        let mut out = Vec::new();
+        let rd = fs::read_dir(dir).map_err(|e| io_err(dir, e))?;
+        for ent in rd {
+            let ent = ent.map_err(|e| io_err(dir, e))?;
+            let Ok(name) = ent.file_name().into_string() else {
+                log::debug!("{}: skipping a name that is not UTF-8", dir.display());
+                continue;
+            };
+            if (at_root && name == RESERVED) || name.len() > MAX_SEGMENT_LEN {
+                continue;
+            }
+            let path = ent.path();
+            let ft = ent.file_type().map_err(|e| io_err(&path, e))?;
+            if ft.is_symlink() {
+                match fs::canonicalize(&path) {
+                    Ok(real) if real.starts_with(&self.canonical) => {}
+                    _ => continue,
+                }
+            }
+            let kind = if ft.is_symlink() {
+                kind_at(&path)?
+            } else if ft.is_file() {
+                Some(EntryKind::Value)
+            } else if ft.is_dir() {
+                Some(EntryKind::Dictionary)
+            } else {
+                None
+            };
+            if let Some(kind) = kind {
+                out.push(Entry { name, kind, path });
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// The host path of the dictionary `key`, or why it is not one.
+    pub(super) fn dictionary_path(&self, key: &Key) -> Result<PathBuf, KvError> {
+        match self.kind(key)? {
+            None => Err(KvError::NotFound(key.clone())),
+            Some(EntryKind::Value) => Err(KvError::DictionaryExpected(key.clone())),
+            Some(EntryKind::Dictionary) => self.checked_path(key),
+        }
+    }
+
+    /// The host path of the value `key`, or why it is not one.
+    pub(super) fn value_path(&self, key: &Key) -> Result<PathBuf, KvError> {
+        match self.kind(key)? {
+            None => Err(KvError::NotFound(key.clone())),
+            Some(EntryKind::Dictionary) => Err(KvError::ValueExpected(key.clone())),
+            Some(EntryKind::Value) => self.checked_path(key),
+        }
+    }
+
+    /// The latest modification time in the tree at `path`.
+    fn newest(&self, path: &Path, kind: EntryKind) -> Result<SystemTime, KvError> {
+        let meta = fs::metadata(path).map_err(|e| io_err(path, e))?;
+        let mut t = meta.modified().map_err(|e| io_err(path, e))?;
+        if kind == EntryKind::Dictionary {
+            for e in self.entries(path)? {
+                t = t.max(self.newest(&e.path, e.kind)?);
+            }
+        }
+        Ok(t)
+    }
+}
+
+fn posix(t: SystemTime) -> PosixTime {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => PosixTime {
+            secs: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            nanos: d.subsec_nanos(),
+        },
+        Err(e) => {
+            let d = e.duration();
+            let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            match d.subsec_nanos() {
+                0 => PosixTime::from_secs(-secs),
+                n => PosixTime {
+                    secs: -secs - 1,
+                    nanos: 1_000_000_000 - n,
+                },
+            }
+        }
+    }
+}
+
+impl KvRo for DirKv {
+    async fn exists(&self, key: &Key) -> Result<Option<EntryKind>, KvError> {
+        self.kind(key)
+    }
+
+    async fn get(&self, key: &Key) -> Result<Bytes, KvError> {
+        let path = self.value_path(key)?;
+        match fs::read(&path) {
+            Ok(data) => Ok(Bytes::from(data)),
+            Err(e) if is_missing(&e) => Err(KvError::NotFound(key.clone())),
+            Err(e) => Err(io_err(&path, e)),
+        }
+    }
+
+    async fn get_partial(&self, key: &Key, offset: u64, length: usize) -> Result<Bytes, KvError> {
+        let path = self.value_path(key)?;
+        let file = match fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if is_missing(&e) => return Err(KvError::NotFound(key.clone())),
+            Err(e) => return Err(io_err(&path, e)),
+        };
+        let len = file.metadata().map_err(|e| io_err(&path, e))?.len();
+        if offset >= len {
+            return Ok(Bytes::new());
+        }
+        let want = usize::try_from(len - offset)
+            .unwrap_or(usize::MAX)
+            .min(length);
+        let mut buf = vec![0u8; want];
+        let mut got = 0;
+        while got < want {
+            match file.read_at(&mut buf[got..], offset + got as u64) {
+                Ok(0) => break, // The file shrank meanwhile.
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_err(&path, e)),
+            }
+        }
+        buf.truncate(got);
+        Ok(Bytes::from(buf))
+    }
+
+    async fn list(&self, key: &Key) -> Result<Vec<(String, EntryKind)>, KvError> {
+        let path = self.dictionary_path(key)?;
+        Ok(self
+            .entries(&path)?
+            .into_iter()
+            .map(|e| (e.name, e.kind))
+            .collect())
+    }
+
+    async fn last_modified(&self, key: &Key) -> Result<PosixTime, KvError> {
+        let kind = self
+            .kind(key)?
+            .ok_or_else(|| KvError::NotFound(key.clone()))?;
+        let path = self.checked_path(key)?;
+        Ok(posix(self.newest(&path, kind)?))
+    }
+
+    async fn digest(&self, key: &Key) -> Result<Digest, KvError> {
+        let kind = self
+            .kind(key)?
+            .ok_or_else(|| KvError::NotFound(key.clone()))?;
+        let path = self.checked_path(key)?;
+        let d = digest::of(self, &path, kind)?;
+        Ok(Digest::new(&d).expect("32 bytes fit"))
+    }
+
+    async fn size(&self, key: &Key) -> Result<u64, KvError> {
+        let path = self.value_path(key)?;
+        match fs::metadata(&path) {
+            Ok(m) => Ok(m.len()),
+            Err(e) if is_missing(&e) => Err(KvError::NotFound(key.clone())),
+            Err(e) => Err(io_err(&path, e)),
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Every `unsafe` call of the crate: advisory file locks and, in
+//! [`tap`], the TAP ioctls. Each block says why it is sound.
+#![allow(unsafe_code)]
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+
+/// Takes an exclusive `flock(2)` on `file` without waiting: `Ok(true)` if
+/// taken, `Ok(false)` if another open file description holds it. The lock
+/// goes when every descriptor of the file is closed.
+pub fn try_lock_exclusive(file: &File) -> io::Result<bool> {
+    // SAFETY: flock only reads its integer arguments; the descriptor is
+    // owned by `file`, which outlives the call.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
+
+pub mod tap {
+    //! Opening a TAP device and asking the kernel for its MAC, MTU and flags.
+
+    use std::fs::{File, OpenOptions};
+    use std::io;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::fs::OpenOptionsExt;
+
+    /// An `ifreq` naming `name` (checked by the caller: 1 to 15 bytes, no NUL).
+    fn ifreq(name: &str) -> io::Result<libc::ifreq> {
+        if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.as_bytes().contains(&0) {
+            return Err(io::Error::from(io::ErrorKind::InvalidInput));
+        }
+        // SAFETY: ifreq is plain old data (a name array and a union of
+        // integers, sockaddrs and a pointer); all zeroes is a valid value.
+        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+        for (dst, src) in req.ifr_name.iter_mut().zip(name.bytes()) {
+            *dst = src as libc::c_char;
+        }
+        Ok(req)
+    }
+
+    /// Opens `/dev/net/tun` non-blocking and attaches it to the TAP device
+    /// `name` (creating it if it does not exist), without packet
+    /// information headers. Returns the descriptor and the kernel's name.
+    pub fn attach(name: &str) -> io::Result<File> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open("/dev/net/tun")?;
+        let mut req = ifreq(name)?;
+        req.ifr_ifru.ifru_flags = (libc::IFF_TAP | libc::IFF_NO_PI) as libc::c_short;
+        // SAFETY: TUNSETIFF reads and writes one `struct ifreq`, which `req`
+        // is, alive and exclusively borrowed for the call; the descriptor is
+        // owned by `file`.
+        let rc = unsafe { libc::ioctl(file.as_raw_fd(), libc::TUNSETIFF as _, &mut req) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(file)
+    }
+
+    /// Registers `file` with the current tokio reactor.
+    pub fn register(file: File) -> io::Result<tokio::io::unix::AsyncFd<File>> {
+        // SAFETY: a `File` owns its descriptor, which stays open and the
+        // same until the `File` is dropped, and the `AsyncFd` owns the `File`.
+        unsafe { tokio::io::unix::AsyncFd::register(file) }.map_err(io::Error::from)
+    }
+
+    /// A datagram socket to address interface ioctls to.
+    fn control_socket() -> io::Result<OwnedFd> {
+        // SAFETY: socket(2) takes integers and returns a new descriptor or -1.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just returned by socket(2) and is owned by nobody else.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// Runs the interface ioctl `request` for `name` and returns the filled `ifreq`.
+    fn query(name: &str, request: libc::c_ulong) -> io::Result<libc::ifreq> {
+        let sock = control_socket()?;
+        let mut req = ifreq(name)?;
+        // SAFETY: the SIOCGIF* requests used here read the name from and
+        // write one field into a `struct ifreq`, which `req` is, alive and
+        // exclusively borrowed for the call.
+        let rc = unsafe { libc::ioctl(sock.as_raw_fd(), request as _, &mut req) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(req)
+    }
+
+    /// The host side's hardware (MAC) address of interface `name`.
+    pub fn hw_addr(name: &str) -> io::Result<[u8; 6]> {
+        let req = query(name, libc::SIOCGIFHWADDR)?;
+        // SAFETY: SIOCGIFHWADDR succeeded, so the union holds `ifru_hwaddr`.
+        let data = unsafe { req.ifr_ifru.ifru_hwaddr.sa_data };
+        let mut mac = [0u8; 6];
+        for (dst, src) in mac.iter_mut().zip(data.iter()) {
+            *dst = *src as u8;
+        }
+        Ok(mac)
+    }
+
+    /// The MTU of interface `name`.
+    pub fn mtu(name: &str) -> io::Result<usize> {
+        let req = query(name, libc::SIOCGIFMTU)?;
+        // SAFETY: SIOCGIFMTU succeeded, so the union holds `ifru_mtu`.
+        let mtu = unsafe { req.ifr_ifru.ifru_mtu };
+        usize::try_from(mtu).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
+    }
+
+    /// Whether interface `name` is administratively up.
+    pub fn is_up(name: &str) -> io::Result<bool> {
+        let req = query(name, libc::SIOCGIFFLAGS)?;
+        // SAFETY: SIOCGIFFLAGS succeeded, so the union holds `ifru_flags`.
+        let flags = unsafe { req.ifr_ifru.ifru_flags };
+        Ok(i32::from(flags) & libc::IFF_UP != 0)
+    }
+}
