@@ -636,3 +636,74 @@ fn watch_sees_commits_made_by_another_process() {
         .unwrap();
     assert_eq!(seen, made);
 }
+
+#[test]
+fn packs_from_git_import_including_thin_ones() {
+    if !have_git("packs_from_git_import_including_thin_ones") {
+        return;
+    }
+    let tmp = TempDir::new("import");
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    git(&work, &["init", "-q", "-b", "main"]);
+    for v in 0..6u32 {
+        std::fs::write(work.join("big.txt"), big_file(300, v as usize * 13, v)).unwrap();
+        std::fs::write(work.join(format!("f{v}")), format!("{v}\n")).unwrap();
+        commit_all(&work, &format!("c{v}"), v + 1);
+    }
+    let pack_of = |revs: &str, thin: bool| -> Vec<u8> {
+        let mut args = vec!["pack-objects", "--stdout", "--revs", "-q"];
+        if thin {
+            args.push("--thin");
+        }
+        let mut child = common::git_cmd(&work, &args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(revs.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        out.stdout
+    };
+    let bare = tmp.path().join("ours.git");
+    let backend = FsBackend::init(&bare, HashKind::Sha1, FsOptions::default()).unwrap();
+    // The older history as a full pack, then the rest as a thin pack whose
+    // deltas lean on objects of the first.
+    let first = pack_of("main~3\n", false);
+    backend.import_pack(&mut &first[..]).unwrap();
+    let thin = pack_of("main\n^main~3\n", true);
+    // Alone, the thin pack cannot be completed: it really leans on other objects.
+    let empty = FsBackend::init(tmp.path().join("empty.git"), HashKind::Sha1, FsOptions::default()).unwrap();
+    assert!(empty.import_pack(&mut &thin[..]).is_err());
+    backend.import_pack(&mut &thin[..]).unwrap();
+    let head = oid(&git(&work, &["rev-parse", "main"]));
+    backend
+        .update_ref(
+            &mirage_irmin::RefName::branch("main").unwrap(),
+            None,
+            Some(head),
+        )
+        .unwrap();
+    fsck(&bare);
+    let repo: FsRepo = Repo::new(backend, SystemClock);
+    let main = repo.branch("main").unwrap();
+    assert_eq!(walk(&main), ls_tree(&work.join(".git"), "main"));
+    assert_eq!(
+        block_on(main.get(&key("big.txt"))).unwrap(),
+        std::fs::read(work.join("big.txt")).unwrap()
+    );
+    assert_eq!(repo.ancestors(head).unwrap().len(), 6);
+    // A damaged pack is refused and leaves nothing behind.
+    let mut bad = first.clone();
+    let n = bad.len();
+    bad[n / 2] ^= 0xff;
+    assert!(repo.backend().import_pack(&mut &bad[..]).is_err());
+    fsck(&bare);
+}

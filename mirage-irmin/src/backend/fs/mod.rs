@@ -26,6 +26,7 @@ use crate::refs::{RefName, RefValue};
 
 mod cache;
 mod gc;
+mod import;
 pub mod loose;
 pub mod pack;
 pub mod refs;
