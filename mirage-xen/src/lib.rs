@@ -9,12 +9,15 @@ pub mod evtchn;
 pub mod grant;
 pub mod guest;
 pub mod hypercall;
+pub mod netfront;
 pub mod page;
 pub mod ring;
 #[cfg(feature = "sim")]
 pub mod sim;
+pub mod xenbus;
 pub mod xenstore;
 
 pub use guest::{ConnectError, Xen};
 pub use hypercall::{HypercallError, Hypervisor};
+pub use netfront::{Netfront, NetfrontError, NetfrontOptions};
 pub use page::Page;

@@ -14,7 +14,7 @@
 // pub mod blkback;
 // pub mod consoleback;
 pub mod host;
-// pub mod netback;
+pub mod netback;
 pub mod xenstored;
 
 use alloc::collections::BTreeMap;

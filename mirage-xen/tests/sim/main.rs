@@ -1,6 +1,7 @@
 //! End-to-end tests of the frontends against the simulated Xen.
 
 mod evtchn;
+mod netfront;
 mod xenstore;
 
 use mirage_core::mem::Simulation;

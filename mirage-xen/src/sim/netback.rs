@@ -1,0 +1,353 @@
+//! A simulated netback: the dom0 end of a vif, in copy mode.
+//!
+//! It does the backend half of the xenbus handshake, maps the two rings
+//! the frontend granted, copies each transmitted frame out of the granted
+//! page (`GNTTABOP_copy`) into a queue the test reads ([`Netback::recv`]),
+//! and copies frames the test injects ([`Netback::send`]) into posted
+//! receive buffers. Frames wait while no buffer is posted, as on a busy
+//! host. It can be paused (rings fill up) and closed (the frontend sees
+//! the device go).
+
+use alloc::collections::VecDeque;
+use alloc::format;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::future::poll_fn;
+use core::task::{Poll, Waker};
+
+use super::host::SimHost;
+use super::{GrantMapping, SimDomain};
+use crate::abi::netif::{
+    NETIF_RSP_ERROR, NETIF_RSP_OKAY, NETTXF_EXTRA_INFO, NETTXF_MORE_DATA, NetifRxRequest,
+    NetifRxResponse, NetifTxRequest, NetifTxResponse,
+};
+use crate::abi::{DomId, Port};
+use crate::evtchn::EventChannels;
+use crate::page::PAGE_SIZE;
+use crate::ring::BackRing;
+use crate::sim::xenstored::Xenstored;
+
+/// Frames queued towards the guest beyond which new ones are dropped.
+pub const TO_GUEST_QUEUE: usize = 4096;
+
+#[derive(Default)]
+struct Shared {
+    to_guest: VecDeque<Vec<u8>>,
+    from_guest: VecDeque<Vec<u8>>,
+    backend_waker: Option<Waker>,
+    test_waker: Option<Waker>,
+    paused: bool,
+    close: bool,
+    connected: bool,
+    closed: bool,
+    tx_errors: u64,
+    dropped_to_guest: u64,
+}
+
+/// The test's handle on a simulated netback.
+#[derive(Clone)]
+pub struct Netback {
+    shared: Rc<RefCell<Shared>>,
+}
+
+impl core::fmt::Debug for Netback {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Netback")
+    }
+}
+
+impl Netback {
+    fn kick(&self) {
+        if let Some(w) = self.shared.borrow_mut().backend_waker.take() {
+            w.wake();
+        }
+    }
+
+    /// Queues a frame for the guest.
+    pub fn send(&self, frame: Vec<u8>) {
+        {
+            let mut s = self.shared.borrow_mut();
+            if s.to_guest.len() >= TO_GUEST_QUEUE {
+                s.dropped_to_guest += 1;
+                return;
+            }
+            s.to_guest.push_back(frame);
+        }
+        self.kick();
+    }
+
+    /// Takes a frame the guest sent, if any.
+    pub fn try_recv(&self) -> Option<Vec<u8>> {
+        self.shared.borrow_mut().from_guest.pop_front()
+    }
+
+    /// Waits for a frame from the guest.
+    pub async fn recv(&self) -> Vec<u8> {
+        poll_fn(|cx| {
+            let mut s = self.shared.borrow_mut();
+            match s.from_guest.pop_front() {
+                Some(f) => Poll::Ready(f),
+                None => {
+                    s.test_waker = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+            }
+        })
+        .await
+    }
+
+    /// Frames waiting for a receive buffer in the guest.
+    pub fn queued_to_guest(&self) -> usize {
+        self.shared.borrow().to_guest.len()
+    }
+
+    /// Stops (or resumes) processing both rings.
+    pub fn set_paused(&self, paused: bool) {
+        self.shared.borrow_mut().paused = paused;
+        self.kick();
+    }
+
+    /// Makes the backend close the device (state Closing, then Closed).
+    pub fn close(&self) {
+        self.shared.borrow_mut().close = true;
+        self.kick();
+    }
+
+    /// Whether the handshake completed.
+    pub fn is_connected(&self) -> bool {
+        self.shared.borrow().connected
+    }
+
+    /// Whether the backend has closed.
+    pub fn is_closed(&self) -> bool {
+        self.shared.borrow().closed
+    }
+
+    /// Transmit requests answered with an error.
+    pub fn tx_errors(&self) -> u64 {
+        self.shared.borrow().tx_errors
+    }
+}
+
+struct Ctx {
+    store: Xenstored,
+    dom0: SimDomain,
+    events: Rc<EventChannels<SimDomain>>,
+    guest: DomId,
+    fe: String,
+    be: String,
+}
+
+impl Ctx {
+    fn set_state(&self, s: u32) {
+        self.store
+            .write(&format!("{}/state", self.be), format!("{s}").as_bytes());
+    }
+
+    fn fe_u32(&self, key: &str) -> Option<u32> {
+        self.store
+            .read_string(&format!("{}/{key}", self.fe))?
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
+/// Creates vif `devid` for `guest` (the toolstack's XenStore entries) and
+/// starts its backend on the host's executor.
+pub fn add_vif(host: &SimHost, guest: DomId, devid: u32, mac: &str) -> Netback {
+    let store = host.store().clone();
+    let fe = format!("/local/domain/{guest}/device/vif/{devid}");
+    let be = format!("/local/domain/0/backend/vif/{guest}/{devid}");
+    for (k, v) in [
+        ("backend", be.as_str()),
+        ("backend-id", "0"),
+        ("state", "1"),
+        ("handle", &format!("{devid}")),
+        ("mac", mac),
+    ] {
+        store.write(&format!("{fe}/{k}"), v.as_bytes());
+    }
+    for (k, v) in [
+        ("frontend", fe.as_str()),
+        ("frontend-id", &format!("{guest}")),
+        ("state", "1"),
+        ("mac", mac),
+        ("feature-rx-copy", "1"),
+        ("feature-sg", "0"),
+    ] {
+        store.write(&format!("{be}/{k}"), v.as_bytes());
+    }
+    let handle = Netback {
+        shared: Rc::new(RefCell::new(Shared::default())),
+    };
+    let ctx = Ctx {
+        store,
+        dom0: host.dom0().clone(),
+        events: host.events().clone(),
+        guest,
+        fe,
+        be,
+    };
+    host.spawn(run(ctx, handle.clone()));
+    handle
+}
+
+type TxBack = BackRing<NetifTxRequest, NetifTxResponse>;
+type RxBack = BackRing<NetifRxRequest, NetifRxResponse>;
+
+async fn run(ctx: Ctx, nb: Netback) {
+    ctx.set_state(2);
+    let fe_state = format!("{}/state", ctx.fe);
+    let s = ctx
+        .store
+        .wait_for(&fe_state, |s| matches!(s, "4" | "5" | "6"))
+        .await;
+    if s != "4" {
+        ctx.set_state(6);
+        nb.shared.borrow_mut().closed = true;
+        return;
+    }
+    let (Some(tx_ref), Some(rx_ref), Some(evtchn)) = (
+        ctx.fe_u32("tx-ring-ref"),
+        ctx.fe_u32("rx-ring-ref"),
+        ctx.fe_u32("event-channel"),
+    ) else {
+        ctx.set_state(6);
+        nb.shared.borrow_mut().closed = true;
+        return;
+    };
+    let maps: Result<(GrantMapping, GrantMapping), _> = ctx
+        .dom0
+        .map_grant(ctx.guest, tx_ref, false)
+        .and_then(|t| Ok((t, ctx.dom0.map_grant(ctx.guest, rx_ref, false)?)));
+    let Ok((tx_map, rx_map)) = maps else {
+        ctx.set_state(6);
+        nb.shared.borrow_mut().closed = true;
+        return;
+    };
+    let Ok(port) = ctx.events.bind_interdomain(ctx.guest, evtchn) else {
+        ctx.set_state(6);
+        nb.shared.borrow_mut().closed = true;
+        return;
+    };
+    let mut tx = TxBack::attach(tx_map.page().clone());
+    let mut rx = RxBack::attach(rx_map.page().clone());
+    ctx.set_state(4);
+    nb.shared.borrow_mut().connected = true;
+
+    poll_fn(|cx| {
+        ctx.events.register(port, cx.waker());
+        nb.shared.borrow_mut().backend_waker = Some(cx.waker().clone());
+        if nb.shared.borrow().close {
+            return Poll::Ready(());
+        }
+        if nb.shared.borrow().paused {
+            return Poll::Pending;
+        }
+        if serve(&ctx, &nb, port, &mut tx, &mut rx).is_err() {
+            // A ring overrun by the frontend: stop serving it.
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    })
+    .await;
+
+    ctx.set_state(5);
+    drop(tx_map);
+    drop(rx_map);
+    let _ = ctx.events.close(port);
+    ctx.set_state(6);
+    let mut s = nb.shared.borrow_mut();
+    s.connected = false;
+    s.closed = true;
+}
+
+fn serve(
+    ctx: &Ctx,
+    nb: &Netback,
+    port: Port,
+    tx: &mut TxBack,
+    rx: &mut RxBack,
+) -> Result<(), crate::ring::RingError> {
+    let mut notify = false;
+    // Guest → host.
+    loop {
+        while let Some(req) = tx.take_request()? {
+            let status = if req.flags & (NETTXF_MORE_DATA | NETTXF_EXTRA_INFO) != 0
+                || usize::from(req.offset) + usize::from(req.size) > PAGE_SIZE
+            {
+                NETIF_RSP_ERROR
+            } else {
+                let mut frame = alloc::vec![0u8; usize::from(req.size)];
+                match ctx.dom0.copy_from_grant(
+                    ctx.guest,
+                    req.gref,
+                    usize::from(req.offset),
+                    &mut frame,
+                ) {
+                    Ok(()) => {
+                        let mut s = nb.shared.borrow_mut();
+                        s.from_guest.push_back(frame);
+                        if let Some(w) = s.test_waker.take() {
+                            w.wake();
+                        }
+                        NETIF_RSP_OKAY
+                    }
+                    Err(_) => NETIF_RSP_ERROR,
+                }
+            };
+            if status != NETIF_RSP_OKAY {
+                nb.shared.borrow_mut().tx_errors += 1;
+            }
+            // A response slot exists for every consumed request.
+            let _ = tx.push_response(&NetifTxResponse { id: req.id, status });
+        }
+        notify |= tx.push_responses_and_check_notify();
+        if !tx.final_check_for_requests()? {
+            break;
+        }
+    }
+    // Host → guest.
+    loop {
+        let mut delivered = false;
+        while !nb.shared.borrow().to_guest.is_empty() {
+            let Some(req) = rx.take_request()? else {
+                break;
+            };
+            let frame = nb
+                .shared
+                .borrow_mut()
+                .to_guest
+                .pop_front()
+                .unwrap_or_default();
+            let status = if frame.len() > PAGE_SIZE || frame.is_empty() {
+                NETIF_RSP_ERROR
+            } else {
+                match ctx.dom0.copy_to_grant(ctx.guest, req.gref, 0, &frame) {
+                    Ok(()) => frame.len() as i16,
+                    Err(_) => NETIF_RSP_ERROR,
+                }
+            };
+            let _ = rx.push_response(&NetifRxResponse {
+                id: req.id,
+                offset: 0,
+                flags: 0,
+                status,
+            });
+            delivered = true;
+        }
+        if delivered {
+            notify |= rx.push_responses_and_check_notify();
+        }
+        if nb.shared.borrow().to_guest.is_empty() || !rx.final_check_for_requests()? {
+            break;
+        }
+    }
+    if notify {
+        let _ = ctx.events.notify(port);
+    }
+    Ok(())
+}

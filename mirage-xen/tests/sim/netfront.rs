@@ -1,0 +1,258 @@
+use std::time::Duration;
+
+use futures::future::join;
+use mirage_core::network::{LinkState, Network, recv_frame, send_frame};
+use mirage_xen::netfront::{MAX_MTU, parse_mac};
+use mirage_xen::sim::SimDomain;
+use mirage_xen::sim::host::SimHost;
+use mirage_xen::sim::netback::{Netback, add_vif};
+use mirage_xen::{Netfront, NetfrontError, NetfrontOptions};
+
+use crate::setup;
+
+const MAC: &str = "00:16:3e:00:00:01";
+
+fn frame(i: u32, len: usize) -> Vec<u8> {
+    let mut f = vec![0u8; len];
+    f[0..6].copy_from_slice(&[0x00, 0x16, 0x3e, 0, 0, 1]);
+    f[6..12].copy_from_slice(&[0xfe, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    f[12..14].copy_from_slice(&[0x88, 0xb5]);
+    f[14..18].copy_from_slice(&i.to_be_bytes());
+    for (k, b) in f[18..].iter_mut().enumerate() {
+        *b = (k as u32).wrapping_mul(31).wrapping_add(i) as u8;
+    }
+    f
+}
+
+fn len_for(i: u32) -> usize {
+    60 + (i as usize * 97) % (1514 - 60)
+}
+
+fn connect(
+    seed: u64,
+    options: NetfrontOptions,
+) -> (
+    mirage_core::mem::Simulation,
+    Netback,
+    Netfront<SimDomain>,
+    SimHost,
+) {
+    let (mut sim, host, _guest, xen) = setup(seed);
+    let nb = add_vif(&host, 1, 0, MAC);
+    let x2 = xen.clone();
+    let net = sim
+        .block_on(async move { Netfront::connect(&x2, 0, options).await })
+        .unwrap()
+        .unwrap();
+    assert!(nb.is_connected());
+    (sim, nb, net, host)
+}
+
+#[test]
+fn handshake_reads_mac_and_mtu() {
+    let (_sim, _nb, net, host) = connect(20, NetfrontOptions::default());
+    assert_eq!(Some(net.mac_address()), parse_mac(MAC));
+    assert_eq!(net.capabilities().mtu, 1500);
+    assert_eq!(MAX_MTU, 4082);
+    // The handshake left both sides connected, with our details published.
+    let read = |p: &str| host.store().read_string(p).unwrap();
+    assert_eq!(read("/local/domain/1/device/vif/0/state"), "4");
+    assert_eq!(read("/local/domain/0/backend/vif/1/0/state"), "4");
+    assert_eq!(read("/local/domain/1/device/vif/0/request-rx-copy"), "1");
+    let port: u32 = read("/local/domain/1/device/vif/0/event-channel")
+        .parse()
+        .unwrap();
+    assert!(port > 0);
+    assert_eq!(net.device().backend(), "/local/domain/0/backend/vif/1/0");
+    assert_eq!(net.device().backend_id(), 0);
+}
+
+#[test]
+fn frames_both_ways() {
+    let (mut sim, nb, mut net, _xen) = connect(21, NetfrontOptions::default());
+    let nb2 = nb.clone();
+    let n = 300u32;
+    sim.block_on(async move {
+        let send = async {
+            for i in 0..n {
+                send_frame(&mut net, &frame(i, len_for(i))).await;
+            }
+            net
+        };
+        let recv = async {
+            for i in 0..n {
+                assert_eq!(nb2.recv().await, frame(i, len_for(i)), "frame {i}");
+            }
+        };
+        let (mut net, ()) = join(send, recv).await;
+        for i in 0..n {
+            nb2.send(frame(i + 1000, len_for(i)));
+        }
+        let mut buf = vec![0u8; 2048];
+        for i in 0..n {
+            let len = recv_frame(&mut net, &mut buf).await;
+            assert_eq!(&buf[..len], &frame(i + 1000, len_for(i))[..], "frame {i}");
+        }
+        let c = net.counters();
+        assert_eq!((c.tx_packets, c.rx_packets), (u64::from(n), u64::from(n)));
+        assert_eq!((c.tx_dropped, c.rx_dropped), (0, 0));
+    })
+    .unwrap();
+}
+
+#[test]
+fn ring_full_then_drain() {
+    let options = NetfrontOptions {
+        rx_buffers: 16,
+        tx_buffers: 256,
+        ring_start: 0,
+    };
+    let (mut sim, nb, mut net, _xen) = connect(22, options);
+    nb.set_paused(true);
+    let nb2 = nb.clone();
+    sim.block_on(async move {
+        // Fill the transmit ring: the 257th frame finds no room.
+        let mut sent = 0u32;
+        loop {
+            let full = std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(match net.transmit(cx) {
+                    Some(tx) => {
+                        mirage_core::network::TxToken::consume(tx, 100, |b| {
+                            b.copy_from_slice(&frame(sent, 100))
+                        });
+                        false
+                    }
+                    None => true,
+                })
+            })
+            .await;
+            if full {
+                break;
+            }
+            sent += 1;
+        }
+        assert_eq!(sent, 256);
+        // Many more frames for the guest than buffers posted.
+        for i in 0..500 {
+            nb2.send(frame(i, len_for(i)));
+        }
+        nb2.set_paused(false);
+        for i in 0..sent {
+            assert_eq!(nb2.recv().await, frame(i, 100));
+        }
+        let mut buf = vec![0u8; 2048];
+        for i in 0..500 {
+            let len = recv_frame(&mut net, &mut buf).await;
+            assert_eq!(&buf[..len], &frame(i, len_for(i))[..]);
+        }
+        assert_eq!(nb2.queued_to_guest(), 0);
+        // Room again after the backend answered.
+        send_frame(&mut net, &frame(9, 64)).await;
+        assert_eq!(nb2.recv().await, frame(9, 64));
+    })
+    .unwrap();
+}
+
+#[test]
+fn indices_wrap_past_u32_max() {
+    let options = NetfrontOptions {
+        rx_buffers: 32,
+        tx_buffers: 32,
+        ring_start: u32::MAX - 700,
+    };
+    let (mut sim, nb, mut net, _xen) = connect(23, options);
+    let nb2 = nb.clone();
+    let n = 2000u32;
+    sim.block_on(async move {
+        let send = async {
+            for i in 0..n {
+                send_frame(&mut net, &frame(i, 64 + (i as usize % 200))).await;
+            }
+            net
+        };
+        let recv = async {
+            for i in 0..n {
+                assert_eq!(nb2.recv().await, frame(i, 64 + (i as usize % 200)));
+            }
+        };
+        let (mut net, ()) = join(send, recv).await;
+        let mut buf = vec![0u8; 2048];
+        // Far more than the 32 posted buffers: most wait in the backend.
+        for i in 0..n {
+            nb2.send(frame(i, 64 + (i as usize % 300)));
+        }
+        for i in 0..n {
+            let len = recv_frame(&mut net, &mut buf).await;
+            assert_eq!(&buf[..len], &frame(i, 64 + (i as usize % 300))[..]);
+        }
+        assert_eq!(net.counters().rx_packets, u64::from(n));
+    })
+    .unwrap();
+}
+
+#[test]
+fn backend_close_reports_the_device_gone() {
+    let (mut sim, nb, mut net, _xen) = connect(24, NetfrontOptions::default());
+    nb.close();
+    sim.block_on(async {
+        std::future::poll_fn(|cx| match net.link_state(cx) {
+            LinkState::Down => std::task::Poll::Ready(()),
+            LinkState::Up => std::task::Poll::Pending,
+        })
+        .await;
+        assert!(net.is_gone());
+        assert!(matches!(net.error(), Some(NetfrontError::Closed)));
+        assert!(
+            std::future::poll_fn(|cx| std::task::Poll::Ready(net.transmit(cx).is_none())).await
+        );
+        net.close().await.unwrap();
+    })
+    .unwrap();
+    let _ = sim.run_for(Duration::from_millis(1));
+    assert!(nb.is_closed());
+}
+
+#[test]
+fn backend_answering_unknown_ids_makes_the_device_gone() {
+    use mirage_xen::abi::netif::{NetifRxRequest, NetifRxResponse};
+    use mirage_xen::ring::BackRing;
+
+    let (mut sim, host, _guest, xen) = setup(25);
+    let nb = add_vif(&host, 1, 0, MAC);
+    let x2 = xen.clone();
+    let mut net = sim
+        .block_on(async move { Netfront::connect(&x2, 0, NetfrontOptions::default()).await })
+        .unwrap()
+        .unwrap();
+    nb.set_paused(true);
+    // Play a rogue backend on the rx ring.
+    let rx_ref: u32 = host
+        .store()
+        .read_string("/local/domain/1/device/vif/0/rx-ring-ref")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let map = host.dom0().map_grant(1, rx_ref, false).unwrap();
+    let mut ring = BackRing::<NetifRxRequest, NetifRxResponse>::attach(map.page().clone());
+    let req = ring.take_request().unwrap().unwrap();
+    ring.push_response(&NetifRxResponse {
+        id: req.id + 5000,
+        offset: 0,
+        flags: 0,
+        status: 60,
+    })
+    .unwrap();
+    ring.push_responses_and_check_notify();
+    sim.block_on(async {
+        std::future::poll_fn(|cx| match net.link_state(cx) {
+            LinkState::Down => std::task::Poll::Ready(()),
+            LinkState::Up => std::task::Poll::Pending,
+        })
+        .await;
+    })
+    .unwrap();
+    assert!(matches!(
+        net.error(),
+        Some(NetfrontError::UnknownId { ring: "rx", .. })
+    ));
+}
