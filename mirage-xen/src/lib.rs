@@ -5,6 +5,7 @@
 extern crate alloc;
 
 pub mod abi;
+pub mod blkfront;
 pub mod evtchn;
 pub mod grant;
 pub mod guest;
@@ -17,6 +18,7 @@ pub mod sim;
 pub mod xenbus;
 pub mod xenstore;
 
+pub use blkfront::{Blkfront, BlkfrontError};
 pub use guest::{ConnectError, Xen};
 pub use hypercall::{HypercallError, Hypervisor};
 pub use netfront::{Netfront, NetfrontError, NetfrontOptions};

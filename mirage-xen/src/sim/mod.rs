@@ -11,7 +11,7 @@
 //! unmasked port the selector bit and `evtchn_upcall_pending`, then call
 //! the domain's upcall.
 
-// pub mod blkback;
+pub mod blkback;
 // pub mod consoleback;
 pub mod host;
 pub mod netback;

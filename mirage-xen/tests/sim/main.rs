@@ -1,5 +1,6 @@
 //! End-to-end tests of the frontends against the simulated Xen.
 
+mod blkfront;
 mod evtchn;
 mod netfront;
 mod xenstore;
