@@ -17,6 +17,8 @@ use crate::socket::{SocketStack, SocketTcpFlow, SocketTcpListener, SocketUdpSock
 pub enum UnixStack {
     /// The host kernel's sockets (`--net socket`).
     Socket(SocketStack),
+    /// mirage-net's TCP/IP stack over a TAP device (`--net tap:NAME`).
+    Net(mirage_net::Stack),
 }
 
 /// A TCP connection of a [`UnixStack`].
@@ -25,6 +27,8 @@ pub enum UnixStack {
 pub enum UnixTcpFlow {
     /// On host sockets.
     Socket(SocketTcpFlow),
+    /// On mirage-net.
+    Net(mirage_net::TcpFlow),
 }
 
 /// A TCP listener of a [`UnixStack`].
@@ -33,6 +37,8 @@ pub enum UnixTcpFlow {
 pub enum UnixTcpListener {
     /// On host sockets.
     Socket(SocketTcpListener),
+    /// On mirage-net.
+    Net(mirage_net::TcpListener),
 }
 
 /// A UDP socket of a [`UnixStack`].
@@ -41,6 +47,8 @@ pub enum UnixTcpListener {
 pub enum UnixUdpSocket {
     /// On host sockets.
     Socket(SocketUdpSocket),
+    /// On mirage-net.
+    Net(mirage_net::UdpSocket),
 }
 
 /// Calls `$body` with `$x` bound to the inner value of whichever variant
@@ -49,6 +57,7 @@ macro_rules! dispatch {
     ($ty:ident, $e:expr, $x:ident => $body:expr) => {
         match $e {
             $ty::Socket($x) => $body,
+            $ty::Net($x) => $body,
         }
     };
 }
@@ -61,18 +70,21 @@ impl Stack for UnixStack {
     async fn tcp_listen(&self, addr: SocketAddr) -> Result<UnixTcpListener, StackError> {
         match self {
             UnixStack::Socket(s) => s.tcp_listen(addr).await.map(UnixTcpListener::Socket),
+            UnixStack::Net(s) => s.tcp_listen(addr).await.map(UnixTcpListener::Net),
         }
     }
 
     async fn tcp_connect(&self, addr: SocketAddr) -> Result<UnixTcpFlow, StackError> {
         match self {
             UnixStack::Socket(s) => s.tcp_connect(addr).await.map(UnixTcpFlow::Socket),
+            UnixStack::Net(s) => s.tcp_connect(addr).await.map(UnixTcpFlow::Net),
         }
     }
 
     async fn udp_bind(&self, addr: SocketAddr) -> Result<UnixUdpSocket, StackError> {
         match self {
             UnixStack::Socket(s) => s.udp_bind(addr).await.map(UnixUdpSocket::Socket),
+            UnixStack::Net(s) => s.udp_bind(addr).await.map(UnixUdpSocket::Net),
         }
     }
 }
@@ -83,6 +95,7 @@ impl TcpListener for UnixTcpListener {
     async fn accept(&self) -> Result<UnixTcpFlow, StackError> {
         match self {
             UnixTcpListener::Socket(l) => l.accept().await.map(UnixTcpFlow::Socket),
+            UnixTcpListener::Net(l) => l.accept().await.map(UnixTcpFlow::Net),
         }
     }
 

@@ -122,7 +122,7 @@ fn several_cores_share_the_port() {
 #[test]
 fn bad_arguments_exit_with_a_one_line_error() {
     let out = Command::new(env!("CARGO_BIN_EXE_echo"))
-        .args(["--net", "tap:x", "--port", "1"])
+        .args(["--net", "tap:x", "--cores", "2", "--port", "1"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -5,7 +5,9 @@
 //! for each instance and drives the application's `start` function on a
 //! single-threaded tokio runtime (inside a `LocalSet`, so futures need not
 //! be `Send`). `--cores N` runs N instances, one thread each, each with its
-//! own devices: one unikernel per core. SIGINT and SIGTERM stop every
+//! own devices: one unikernel per core. `--net tap:NAME` gives the
+//! instance mirage-net's TCP/IP stack over the TAP device NAME, driven
+//! beside the application. SIGINT and SIGTERM stop every
 //! instance (their futures are dropped) and the process exits with success;
 //! an instance failing stops the others and the process exits with status 1
 //! and a one-line message.
@@ -13,11 +15,14 @@
 pub(crate) mod args;
 mod devices;
 
+use std::convert::Infallible;
 use std::ffi::OsString;
 use std::fmt::Display;
 use std::future::Future;
 use std::process::ExitCode;
 use std::rc::Rc;
+
+use mirage_core::Network;
 
 use clap::{Args, Command, FromArgMatches};
 use tokio::sync::{mpsc, watch};
@@ -31,6 +36,7 @@ use crate::console::StdConsole;
 use crate::kv::DirKv;
 use crate::random::OsRandom;
 use crate::socket::SocketStack;
+use crate::tap::Tap;
 use crate::unix_stack::UnixStack;
 
 /// The arguments of an application that has none of its own.
@@ -193,11 +199,20 @@ fn init_logging(level: log::LevelFilter) {
 
 /// Checks the combination of boot parameters before any instance starts.
 fn check(backend: &BackendArgs) -> Result<(), String> {
-    if let NetChoice::Tap(_) = backend.net {
-        return Err("--net tap requires mirage-net, not yet available".to_owned());
-    }
-    if backend.ipv4.is_some() || backend.ipv4_gateway.is_some() {
-        return Err("--ipv4 and --ipv4-gateway apply only to --net tap:NAME".to_owned());
+    match backend.net {
+        NetChoice::Socket if backend.ipv4.is_some() || backend.ipv4_gateway.is_some() => {
+            return Err("--ipv4 and --ipv4-gateway apply only to --net tap:NAME".to_owned());
+        }
+        NetChoice::Tap(_) if backend.cores > 1 => {
+            return Err(
+                "--net tap runs one instance: a TAP device carries one station (use --cores 1)"
+                    .to_owned(),
+            );
+        }
+        NetChoice::Tap(_) if backend.ipv4.is_none() && backend.ipv4_gateway.is_some() => {
+            return Err("--ipv4-gateway needs --ipv4 (without both, DHCP is used)".to_owned());
+        }
+        _ => {}
     }
     for (option, specs, kinds) in [
         ("--kv", &backend.kv, ["dir", "dir-ro"]),
@@ -336,30 +351,70 @@ where
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async move {
-        let devices = build(index, instances, backend, args)?;
+        let (devices, runner) = build(index, instances, backend, args)?;
         let app = start(devices);
+        // mirage-net's runner moves frames and timers for as long as the
+        // application runs.
+        let net = async {
+            match runner {
+                Some(runner) => runner.run().await,
+                None => std::future::pending::<Infallible>().await,
+            }
+        };
         tokio::select! {
             result = app => result.map_err(|e| e.to_string()),
+            never = net => match never {},
             _ = stop.wait_for(|stop| *stop) => Ok(()),
         }
     })
 }
 
+/// mirage-net's driver for a stack on a TAP device.
+type TapRunner = mirage_net::Runner<Tap, SystemClock>;
+
+/// mirage-net's stack on the TAP device `name`, with a static address or,
+/// without `--ipv4`, DHCP.
+fn tap_stack(
+    name: &str,
+    backend: &BackendArgs,
+    random: OsRandom,
+) -> Result<(mirage_net::Stack, TapRunner), String> {
+    let tap = Tap::open(name).map_err(|e| e.to_string())?;
+    let config = match backend.ipv4 {
+        Some(cidr) => {
+            mirage_net::Config::ipv4_static(cidr.addr, cidr.prefix_len, backend.ipv4_gateway)
+        }
+        None => mirage_net::Config::default(),
+    };
+    log::info!(
+        "{name}: MAC {}, host side {}, MTU {}, IPv4 {}",
+        tap.mac_address(),
+        tap.host_mac(),
+        tap.capabilities().mtu,
+        backend
+            .ipv4
+            .map_or_else(|| "by DHCP".to_owned(), |c| c.to_string()),
+    );
+    mirage_net::Stack::new(tap, SystemClock::new(), random, config)
+        .map_err(|e| format!("--net tap:{name}: {e}"))
+}
+
 /// Builds one instance's devices (inside its runtime, so sockets register
-/// with its reactor).
+/// with its reactor), and the runner of its stack if it has one of its own.
 fn build<A>(
     instance: usize,
     instances: usize,
     backend: &BackendArgs,
     args: A,
-) -> Result<Devices<A>, String> {
-    let stack = match &backend.net {
-        NetChoice::Socket => UnixStack::Socket(SocketStack::new()),
-        NetChoice::Tap(_) => {
-            return Err("--net tap requires mirage-net, not yet available".to_owned());
+) -> Result<(Devices<A>, Option<TapRunner>), String> {
+    let random = OsRandom::new().map_err(|e| e.to_string())?;
+    let (stack, runner) = match &backend.net {
+        NetChoice::Socket => (UnixStack::Socket(SocketStack::new()), None),
+        NetChoice::Tap(name) => {
+            let (stack, runner) = tap_stack(name, backend, random)?;
+            (UnixStack::Net(stack), Some(runner))
         }
     };
-    let random = OsRandom::new().map_err(|e| e.to_string())?;
     let mut kvs = std::collections::BTreeMap::new();
     for spec in &backend.kv {
         let kv = DirKv::open(&spec.path, !spec.read_only())
@@ -372,7 +427,7 @@ fn build<A>(
             .map_err(|e| format!("--block {}: {e}", spec.name))?;
         blocks.insert(spec.name.clone(), block);
     }
-    Ok(Devices {
+    let devices = Devices {
         instance,
         instances,
         stack,
@@ -382,5 +437,6 @@ fn build<A>(
         kvs,
         blocks,
         args,
-    })
+    };
+    Ok((devices, runner))
 }

@@ -1,0 +1,173 @@
+//! The echo appliance on mirage-net over a TAP device, reached from a
+//! network namespace made here. Needs root and `ip` (iproute2); skips
+//! otherwise.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const HOST_IP: Ipv4Addr = Ipv4Addr::new(10, 213, 9, 1);
+const APP_IP: Ipv4Addr = Ipv4Addr::new(10, 213, 9, 2);
+
+fn unsupported() -> Option<&'static str> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("needs root for TAP devices and network namespaces");
+    }
+    if !std::path::Path::new("/dev/net/tun").exists() {
+        return Some("/dev/net/tun is missing");
+    }
+    if Command::new("ip").arg("-V").output().is_err() {
+        return Some("`ip` (iproute2) is not installed");
+    }
+    None
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Removes the appliance, namespace and device however the test ends.
+struct Cleanup {
+    ns: String,
+    dev: String,
+    child: Option<Child>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
+        let _ = Command::new("ip").args(["link", "del", &self.dev]).output();
+    }
+}
+
+/// Runs `f` on a thread that has entered the network namespace `ns`.
+fn in_namespace<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
+    let file = std::fs::File::open(format!("/run/netns/{ns}")).expect("the namespace file");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // SAFETY: setns on a descriptor `file` owns; it moves only this
+            // thread, which ends with the scope.
+            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+            f()
+        })
+        .join()
+        .expect("the client thread")
+    })
+}
+
+#[test]
+fn echoes_over_mirage_net_on_a_tap_device() {
+    if let Some(why) = unsupported() {
+        println!("SKIP: {why}");
+        return;
+    }
+    let id = std::process::id() % 100_000;
+    let mut guard = Cleanup {
+        ns: format!("mirage-echo-{id}"),
+        dev: format!("etap{id}"),
+        child: None,
+    };
+    let (ns, dev) = (guard.ns.clone(), guard.dev.clone());
+    ip(&["tuntap", "add", "dev", &dev, "mode", "tap"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_echo"))
+        .args([
+            "--net",
+            &format!("tap:{dev}"),
+            "--ipv4",
+            &format!("{APP_IP}/24"),
+        ])
+        .args(["--port", "7", "--log-level", "info"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the echo binary starts");
+    // Wait until it has attached to the device, then move the host side.
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("echo: {line}");
+            let _ = tx.send(line);
+        }
+    });
+    guard.child = Some(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .expect("the appliance reports its device");
+        if line.contains(&format!("{dev}: MAC")) {
+            break;
+        }
+    }
+    ip(&["netns", "add", &ns]);
+    ip(&["link", "set", &dev, "netns", &ns]);
+    ip(&[
+        "-n",
+        &ns,
+        "addr",
+        "add",
+        &format!("{HOST_IP}/24"),
+        "dev",
+        &dev,
+    ]);
+    ip(&["-n", &ns, "link", "set", &dev, "up"]);
+
+    let app = SocketAddr::from((APP_IP, 7));
+    in_namespace(&ns, || {
+        let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 249) as u8).collect();
+        let mut s = (0..20)
+            .find_map(|_| {
+                TcpStream::connect_timeout(&app, Duration::from_secs(1))
+                    .map_err(|_| std::thread::sleep(Duration::from_millis(200)))
+                    .ok()
+            })
+            .expect("connect to the appliance");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(&payload).unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut back = Vec::new();
+        s.read_to_end(&mut back).unwrap();
+        assert!(back == payload, "TCP echo over mirage-net differs");
+
+        let u = UdpSocket::bind((HOST_IP, 0)).unwrap();
+        u.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut buf = [0u8; 64];
+        let got = (0..20).find_map(|_| {
+            u.send_to(b"datagram", app).unwrap();
+            u.recv_from(&mut buf).ok()
+        });
+        let (n, from) = got.expect("a UDP echo");
+        assert_eq!((&buf[..n], from), (&b"datagram"[..], app));
+    });
+
+    let mut child = guard.child.take().unwrap();
+    // SAFETY: kill(2) with a valid signal number has no memory effects.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the appliance ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success());
+}
