@@ -4,7 +4,7 @@
 /// (in the spirit of `httparse::Error`), so the server can choose the status
 /// code without guessing: see [`Error::status`].
 ///
-/// Returned by [`crate::parse::parse_head`], [`crate::parse::framing`] and
+/// Returned by [`crate::parse::parse_head`], [`crate::parse::framing()`] and
 /// [`crate::parse::BodyDecoder::decode`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]

@@ -13,7 +13,7 @@
 //! bounded hex numbers.
 //!
 //! - [`parse_head`]: request line and header fields ([`head`]).
-//! - [`framing`]: how the body is delimited ([`framing`](mod@framing)).
+//! - [`framing()`]: how the body is delimited ([`framing`](mod@framing)).
 //! - [`BodyDecoder`]: a `Content-Length` or `chunked` body, with trailers ([`body`]).
 //! - [`RequestParser`]: the three above as one push parser, as the server uses them.
 //!

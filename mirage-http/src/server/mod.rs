@@ -8,7 +8,7 @@
 //!
 //! - [`config`]: limits and timeouts.
 //! - [`connection`](mod@connection): one connection: read, handle, write, repeat.
-//! - [`write`]: serialising a response (framing, `Date`, `Connection`).
+//! - [`write`](mod@write): serialising a response (framing, `Date`, `Connection`).
 
 pub mod config;
 pub mod connection;

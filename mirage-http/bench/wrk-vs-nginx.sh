@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Static files over HTTP/1.1: the static-site appliance (mirage-http on host
+# sockets, site from a directory) against nginx serving the same directory,
+# side by side, as shared/BENCHMARKS.md describes:
+#   server on core 1, wrk on core 0, wrk -t1 -c64 -d${SECS}s, RUNS runs each,
+#   1 KiB and 100 KiB files; median req/s, spread, requests per server
+#   CPU-second, peak RSS, and the ratio ours / nginx.
+# Needs: wrk, nginx, taskset (Debian: wrk nginx-light util-linux).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+SECS=${SECS:-10}
+RUNS=${RUNS:-3}
+OURS_PORT=${OURS_PORT:-18080}
+NGINX_PORT=${NGINX_PORT:-18081}
+for tool in wrk nginx taskset; do
+    command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 0; }
+done
+
+target=${CARGO_TARGET_DIR:-target}
+cargo build --release -q -p static-site
+bin="$target/release/static-site"
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+mkdir -p "$work/site"
+head -c 1024 /dev/urandom | base64 -w 76 | head -c 1024 > "$work/site/1k.html"
+head -c 102400 /dev/urandom | base64 -w 76 | head -c 102400 > "$work/site/100k.html"
+
+cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    keepalive_requests 1000;
+    types { text/html html; }
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        root $work/site;
+    }
+}
+CONF
+
+taskset -c 1 "$bin" --kv "site=dir-ro:$work/site" --listen "127.0.0.1:$OURS_PORT" \
+    --log-level warn 2>"$work/ours.log" &
+ours=$!
+pids+=("$ours")
+taskset -c 1 nginx -c "$work/nginx.conf" &
+nginx=$!
+pids+=("$nginx")
+
+for port in "$OURS_PORT" "$NGINX_PORT"; do
+    for _ in $(seq 100); do
+        curl -sf -o /dev/null "http://127.0.0.1:$port/1k.html" && break
+        sleep 0.1
+    done
+done
+
+# utime + stime of a process and its threads, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# nginx's worker is the child of the master.
+nginx_worker=$(pgrep -P "$nginx" | head -1)
+hz=$(getconf CLK_TCK)
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+spread() { sort -g | awk 'NR==1{min=$1} {max=$1} END {printf "%.0f-%.0f", min, max}'; }
+
+measure() { # name pid port file -> lines "rps per_cpu_second"
+    local pid=$2 port=$3 file=$4
+    for _ in $(seq "$RUNS"); do
+        local before after out rps reqs
+        before=$(cpu_ticks "$pid")
+        out=$(taskset -c 0 wrk -t1 -c64 -d"${SECS}s" "http://127.0.0.1:$port/$file")
+        after=$(cpu_ticks "$pid")
+        rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+        reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+        awk -v r="$rps" -v n="$reqs" -v t=$((after - before)) -v hz="$hz" \
+            'BEGIN {printf "%s %.0f\n", r, (t > 0) ? n / (t / hz) : 0}'
+    done
+}
+
+for file in 1k.html 100k.html; do
+    o=$(measure ours "$ours" "$OURS_PORT" "$file")
+    n=$(measure nginx "$nginx_worker" "$NGINX_PORT" "$file")
+    o_rps=$(cut -d' ' -f1 <<<"$o" | median)
+    n_rps=$(cut -d' ' -f1 <<<"$n" | median)
+    o_cpu=$(cut -d' ' -f2 <<<"$o" | median)
+    n_cpu=$(cut -d' ' -f2 <<<"$n" | median)
+    echo "$file: ours $o_rps req/s (runs $(cut -d' ' -f1 <<<"$o" | spread)), $o_cpu req per server CPU-s"
+    echo "$file: nginx $n_rps req/s (runs $(cut -d' ' -f1 <<<"$n" | spread)), $n_cpu req per server CPU-s"
+    awk -v a="$o_rps" -v b="$n_rps" -v c="$o_cpu" -v d="$n_cpu" -v f="$file" \
+        'BEGIN {printf "%s: ours / nginx = %.2f (req/s), %.2f (req per server CPU-s)\n", f, a / b, c / d}'
+done
+echo "peak RSS: ours $(awk '/VmHWM/ {print $2, $3}' "/proc/$ours/status"), nginx worker $(awk '/VmHWM/ {print $2, $3}' "/proc/$nginx_worker/status")"
