@@ -680,7 +680,12 @@ fn packs_from_git_import_including_thin_ones() {
     backend.import_pack(&mut &first[..]).unwrap();
     let thin = pack_of("main\n^main~3\n", true);
     // Alone, the thin pack cannot be completed: it really leans on other objects.
-    let empty = FsBackend::init(tmp.path().join("empty.git"), HashKind::Sha1, FsOptions::default()).unwrap();
+    let empty = FsBackend::init(
+        tmp.path().join("empty.git"),
+        HashKind::Sha1,
+        FsOptions::default(),
+    )
+    .unwrap();
     assert!(empty.import_pack(&mut &thin[..]).is_err());
     backend.import_pack(&mut &thin[..]).unwrap();
     let head = oid(&git(&work, &["rev-parse", "main"]));
@@ -706,4 +711,58 @@ fn packs_from_git_import_including_thin_ones() {
     bad[n / 2] ^= 0xff;
     assert!(repo.backend().import_pack(&mut &bad[..]).is_err());
     fsck(&bare);
+}
+
+#[test]
+fn damaged_packs_and_objects_are_errors_not_panics() {
+    let tmp = TempDir::new("damaged");
+    let backend = FsBackend::init(
+        tmp.path().join("r.git"),
+        HashKind::Sha1,
+        FsOptions::default(),
+    )
+    .unwrap();
+    let mut g = quickcheck::Gen::new(300);
+    for _ in 0..200 {
+        // A valid header, then random entries: never a panic, always refused
+        // (the trailing checksum alone makes a random pack invalid).
+        let mut pack = b"PACK\0\0\0\x02".to_vec();
+        pack.extend_from_slice(&<Vec<u8> as quickcheck::Arbitrary>::arbitrary(&mut g));
+        assert!(backend.import_pack(&mut &pack[..]).is_err());
+    }
+    // A damaged loose object and a damaged pack index read as errors.
+    let repo: FsRepo = Repo::new(backend, SystemClock);
+    let main = repo.branch("main").unwrap();
+    let c = block_on(main.set(&key("a"), "x", repo.info("x")))
+        .unwrap()
+        .unwrap();
+    let git_dir = tmp.path().join("r.git");
+    let loose = mirage_irmin::backend::fs::loose::path_of(&git_dir.join("objects"), &c);
+    let mut perms = std::fs::metadata(&loose).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&loose, perms).unwrap();
+    std::fs::write(&loose, b"not zlib at all").unwrap();
+    let fresh: FsRepo = Repo::new(FsBackend::open(&git_dir).unwrap(), SystemClock);
+    assert!(matches!(
+        block_on(fresh.branch("main").unwrap().get(&key("a"))),
+        Err(mirage_irmin::StoreError::Backend(
+            mirage_irmin::BackendError::CorruptLoose { .. }
+        ))
+    ));
+    std::fs::write(
+        git_dir.join("objects/pack/pack-0000000000000000000000000000000000000000.idx"),
+        b"garbage",
+    )
+    .unwrap();
+    std::fs::write(
+        git_dir.join("objects/pack/pack-0000000000000000000000000000000000000000.pack"),
+        b"garbage",
+    )
+    .unwrap();
+    let fresh = FsBackend::open(&git_dir).unwrap();
+    assert!(matches!(
+        fresh.read_object(&ObjectId::null(HashKind::Sha1)),
+        Err(mirage_irmin::BackendError::Pack { .. })
+    ));
 }

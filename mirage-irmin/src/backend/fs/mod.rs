@@ -318,4 +318,11 @@ mod test {
         assert_eq!(config_object_format(cfg).as_deref(), Some("sha256"));
         assert_eq!(config_object_format("[core]\n\tbare = true\n"), None);
     }
+
+    quickcheck::quickcheck! {
+        fn config_parsing_never_panics(text: String) -> bool {
+            let _ = config_object_format(&text);
+            true
+        }
+    }
 }

@@ -342,10 +342,41 @@ b6fc4c620b67d95f953a5c1c1230aaab5db5a1b0 refs/heads/main\n\
         );
     }
 
+    fn arbitrary_packed(names: Vec<(u8, u8)>, ids: Vec<(u64, bool)>) -> Vec<PackedRef> {
+        let mut refs: Vec<PackedRef> = names
+            .iter()
+            .zip(&ids)
+            .map(|((a, b), (seed, peeled))| {
+                let id = |s: u64| {
+                    let mut bytes = [0u8; 20];
+                    bytes[..8].copy_from_slice(&s.to_be_bytes());
+                    ObjectId::from_bytes_or_panic(&bytes)
+                };
+                PackedRef {
+                    name: RefName::new(&format!(
+                        "refs/{}/x{}",
+                        if a % 2 == 0 { "heads" } else { "tags" },
+                        b
+                    ))
+                    .unwrap(),
+                    id: id(*seed),
+                    peeled: peeled.then(|| id(seed.wrapping_add(1))),
+                }
+            })
+            .collect();
+        refs.sort_by(|a, b| a.name.cmp(&b.name));
+        refs.dedup_by(|a, b| a.name == b.name);
+        refs
+    }
+
     quickcheck::quickcheck! {
         fn parse_packed_never_panics(data: Vec<u8>) -> bool {
             let _ = parse_packed(&data, gix_hash::Kind::Sha1);
             true
+        }
+        fn packed_refs_format_then_parse_is_identity(names: Vec<(u8, u8)>, ids: Vec<(u64, bool)>) -> bool {
+            let refs = arbitrary_packed(names, ids);
+            parse_packed(&format_packed(&refs), gix_hash::Kind::Sha1).unwrap() == refs
         }
     }
 }
