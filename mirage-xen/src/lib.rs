@@ -6,6 +6,7 @@ extern crate alloc;
 
 pub mod abi;
 pub mod blkfront;
+pub mod console;
 pub mod evtchn;
 pub mod grant;
 pub mod guest;
@@ -19,6 +20,7 @@ pub mod xenbus;
 pub mod xenstore;
 
 pub use blkfront::{Blkfront, BlkfrontError};
+pub use console::XenConsole;
 pub use guest::{ConnectError, Xen};
 pub use hypercall::{HypercallError, Hypervisor};
 pub use netfront::{Netfront, NetfrontError, NetfrontOptions};

@@ -12,7 +12,7 @@
 //! the domain's upcall.
 
 pub mod blkback;
-// pub mod consoleback;
+pub mod consoleback;
 pub mod host;
 pub mod netback;
 pub mod xenstored;

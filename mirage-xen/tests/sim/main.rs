@@ -1,6 +1,7 @@
 //! End-to-end tests of the frontends against the simulated Xen.
 
 mod blkfront;
+mod console;
 mod evtchn;
 mod netfront;
 mod xenstore;
@@ -21,4 +22,19 @@ pub fn setup(seed: u64) -> (Simulation, SimHost, SimDomain, Xen<SimDomain>) {
     let guest = host.create_guest(1).expect("guest");
     let xen = host.connect_guest(&guest).expect("connect");
     (sim, host, guest, xen)
+}
+
+/// Lets every other task run once.
+pub async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
 }
