@@ -16,7 +16,7 @@ fn origin() -> std::time::Instant {
 /// count from the first use in the process), `CLOCK_REALTIME` for
 /// [`WallClock`], and tokio timers for [`Time`].
 ///
-/// The timers need a tokio runtime with time enabled, as [`crate::run`]
+/// The timers need a tokio runtime with time enabled, as [`crate::run()`]
 /// provides; [`Time::sleep_until`] panics outside one (a programming error,
 /// not a run-time condition).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

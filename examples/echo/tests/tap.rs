@@ -171,3 +171,28 @@ fn echoes_over_mirage_net_on_a_tap_device() {
     };
     assert!(status.success());
 }
+
+#[test]
+fn without_cap_net_admin_the_tap_is_refused_with_a_clear_message() {
+    if let Some(why) = unsupported() {
+        println!("SKIP: {why}");
+        return;
+    }
+    if Command::new("setpriv").arg("--version").output().is_err() {
+        println!("SKIP: `setpriv` (util-linux) is not installed");
+        return;
+    }
+    let dev = format!("ntap{}", std::process::id() % 100_000);
+    let out = Command::new("setpriv")
+        .args(["--bounding-set=-net_admin", "--inh-caps=-net_admin"])
+        .arg(env!("CARGO_BIN_EXE_echo"))
+        .args(["--net", &format!("tap:{dev}"), "--port", "7"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("CAP_NET_ADMIN"), "{err}");
+    let _ = Command::new("ip").args(["link", "del", &dev]).output();
+}

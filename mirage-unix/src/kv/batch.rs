@@ -355,8 +355,13 @@ fn recover_batch(kv: &DirKv, dir: &Path) -> Result<(), DirKvError> {
         path: lock_file.clone(),
         source,
     })?;
-    if !held || !dir.exists() {
-        return Ok(()); // A live writer's, or recovered meanwhile.
+    if !held {
+        return Ok(()); // A live writer's.
+    }
+    if !dir.exists() {
+        // Finished meanwhile; the lock file may be one this call re-made.
+        let _ = fs::remove_file(&lock_file);
+        return Ok(());
     }
     let journal = dir.join("journal");
     match fs::read(&journal) {

@@ -9,13 +9,13 @@
 //!
 //! # What survives a crash
 //!
-//! - [`KvRw::set`] writes a temporary file, `fsync`s it, renames it over the
+//! - [`KvRw::set`](mirage_core::KvRw::set) writes a temporary file, `fsync`s it, renames it over the
 //!   key and `fsync`s the directory: after a crash the key holds the old or
-//!   the new value, whole. [`KvRw::remove`] of a dictionary first renames it
+//!   the new value, whole. [`KvRw::remove`](mirage_core::KvRw::remove) of a dictionary first renames it
 //!   out of the tree, so it disappears at once.
-//! - [`KvRw::set_partial`] writes in place and `fdatasync`s: a crash during
+//! - [`KvRw::set_partial`](mirage_core::KvRw::set_partial) writes in place and `fdatasync`s: a crash during
 //!   it can leave part of the new bytes.
-//! - [`KvRw::batch`] validates every change against the store first (an
+//! - [`KvRw::batch`](mirage_core::KvRw::batch) validates every change against the store first (an
 //!   invalid batch changes nothing), stages the new values as `fsync`ed
 //!   files, then writes and `fsync`s a journal of the changes: that is the
 //!   commit point. The changes are then applied in order (rename per value,

@@ -41,6 +41,7 @@ use crate::unix_stack::UnixStack;
 
 /// The arguments of an application that has none of its own.
 #[derive(Debug, Clone, Copy, Default, clap::Args)]
+#[command(about = None, long_about = None)]
 pub struct NoArgs {}
 
 /// A convenient error type for `start` closures that use `?` on errors of
@@ -178,8 +179,13 @@ pub fn parse<A: Args>(
     program: &str,
     argv: impl IntoIterator<Item = OsString>,
 ) -> Result<(BackendArgs, A), clap::Error> {
-    let cmd = Command::new(program.to_owned());
-    let cmd = BackendArgs::augment_args(A::augment_args(cmd));
+    // The backend's options come first so that the application's doc
+    // comment, if it has one, is the command's description.
+    let cmd = BackendArgs::augment_args(Command::new(program.to_owned()))
+        .about(None::<&str>)
+        .long_about(None::<&str>)
+        .next_help_heading(None::<&str>);
+    let cmd = A::augment_args(cmd);
     let matches = cmd.try_get_matches_from(argv)?;
     Ok((
         BackendArgs::from_arg_matches(&matches)?,
@@ -350,7 +356,7 @@ where
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, async move {
+    let outcome = local.block_on(&runtime, async move {
         let (devices, runner) = build(index, instances, backend, args)?;
         let app = start(devices);
         // mirage-net's runner moves frames and timers for as long as the
@@ -366,7 +372,12 @@ where
             never = net => match never {},
             _ = stop.wait_for(|stop| *stop) => Ok(()),
         }
-    })
+    });
+    drop(local);
+    // A console read may still wait for a line on a blocking thread: do not
+    // wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    outcome
 }
 
 /// mirage-net's driver for a stack on a TAP device.

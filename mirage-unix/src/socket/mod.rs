@@ -2,7 +2,7 @@
 //!
 //! Listeners and UDP sockets are created with `socket2` so that
 //! `SO_REUSEADDR` and `SO_REUSEPORT` can be set before `bind`. With
-//! [`SocketStack::new`] (what [`crate::run`] uses) several
+//! [`SocketStack::new`] (what [`crate::run()`] uses) several
 //! instances (one per core, or a new process beside an old one during a
 //! restart) can then share a port, and the kernel spreads connections and
 //! datagrams between them. IPv6 sockets are `IPV6_V6ONLY`, so `[::]` means
@@ -12,7 +12,7 @@
 //!
 //! The sockets are registered with the tokio reactor of the thread that
 //! creates them, so they must be created and used inside a tokio runtime
-//! (as [`crate::run`] provides).
+//! (as [`crate::run()`] provides).
 
 mod error;
 mod tcp;

@@ -91,3 +91,25 @@ fn failures_become_messages() {
         "one failing instance stops the others: {r:?}"
     );
 }
+
+#[test]
+fn help_lists_the_application_options_then_the_devices() {
+    let r = try_run_from(["app", "--help"], |_: Devices<AppArgs>| async {
+        Ok::<(), BoxError>(())
+    });
+    let Err(RunError::Args(e)) = r else {
+        panic!("--help is reported as a clap error");
+    };
+    assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp);
+    let help = e.render().to_string();
+    let port = help.find("--port").expect("the application's option");
+    let devices = help
+        .find("Unikernel devices")
+        .expect("the backend's heading");
+    assert!(port < devices, "{help}");
+    assert!(help.find("--net").unwrap() > devices, "{help}");
+    assert!(
+        !help.contains("The backend's"),
+        "no stray description: {help}"
+    );
+}
