@@ -103,7 +103,25 @@ impl<K: KvRo> StaticSite<K> {
     }
 
     /// The response to a request with this head (the body is not needed).
+    /// A streamed body reads from the site's store as the connection takes it.
     pub async fn respond(&self, req: &RequestHead) -> Response<'_> {
+        self.respond_via(&self.kv, req).await
+    }
+
+    /// Like [`StaticSite::respond`], but a streamed body reads from its own
+    /// clone of the store, so the response outlives `self`. An appliance that
+    /// swaps whole sites (a new commit) answers each request from the site it
+    /// started with, even if a swap happens while the body streams.
+    pub async fn respond_owned(&self, req: &RequestHead) -> Response<'static>
+    where
+        K: Clone + 'static,
+    {
+        self.respond_via(self.kv.clone(), req).await
+    }
+
+    /// [`StaticSite::respond`], with bodies streamed from `reader` (the
+    /// site's store, borrowed or cloned).
+    async fn respond_via<'a, R: KvRo + 'a>(&self, reader: R, req: &RequestHead) -> Response<'a> {
         match req.method {
             Method::Get | Method::Head => {}
             _ => return Response::error(405).with_header("allow", "GET, HEAD"),
@@ -126,22 +144,29 @@ impl<K: KvRo> StaticSite<K> {
             }
             Ok(Some(EntryKind::Dictionary)) => {
                 let Ok(index) = key.join(self.options.index.as_str()) else {
-                    return self.not_found(req).await;
+                    return self.not_found(reader, req).await;
                 };
                 match self.kv.exists(&index).await {
-                    Ok(Some(EntryKind::Value)) => self.serve(req, &index).await,
-                    Ok(_) => self.not_found(req).await,
+                    Ok(Some(EntryKind::Value)) => self.serve(reader, req, &index).await,
+                    Ok(_) => self.not_found(reader, req).await,
                     Err(e) => self.failed(&index, e),
                 }
             }
-            Ok(Some(EntryKind::Value)) if !path.trailing_slash => self.serve(req, &key).await,
-            Ok(_) => self.not_found(req).await,
+            Ok(Some(EntryKind::Value)) if !path.trailing_slash => {
+                self.serve(reader, req, &key).await
+            }
+            Ok(_) => self.not_found(reader, req).await,
             Err(e) => self.failed(&key, e),
         }
     }
 
     /// Serves the value at `key`, honouring conditionals, ranges and gzip.
-    async fn serve(&self, req: &RequestHead, key: &Key) -> Response<'_> {
+    async fn serve<'a, R: KvRo + 'a>(
+        &self,
+        reader: R,
+        req: &RequestHead,
+        key: &Key,
+    ) -> Response<'a> {
         let name = key.basename().unwrap_or("");
         let mut chosen = key.clone();
         let mut gzip = false;
@@ -165,7 +190,7 @@ impl<K: KvRo> StaticSite<K> {
         };
         let (size, digest, modified) = match meta.await {
             Ok(m) => m,
-            Err(KvError::NotFound(_)) => return self.not_found(req).await,
+            Err(KvError::NotFound(_)) => return self.not_found(reader, req).await,
             Err(e) => return self.failed(&chosen, e),
         };
         let etag = format!("\"{digest}\"");
@@ -195,12 +220,14 @@ impl<K: KvRo> StaticSite<K> {
             _ => RangeRequest::Full,
         };
         match range {
-            RangeRequest::Full => resp.with_body(self.body(chosen, 0, size, head_only).await),
+            RangeRequest::Full => {
+                resp.with_body(self.body(reader, chosen, 0, size, head_only).await)
+            }
             RangeRequest::Partial { start, end } => {
                 resp.status = 206;
                 resp.headers
                     .append("content-range", format!("bytes {start}-{end}/{size}"));
-                resp.with_body(self.body(chosen, start, end + 1, head_only).await)
+                resp.with_body(self.body(reader, chosen, start, end + 1, head_only).await)
             }
             RangeRequest::Unsatisfiable => {
                 let mut r = Response::error(416);
@@ -213,7 +240,14 @@ impl<K: KvRo> StaticSite<K> {
     /// The bytes `start..end` of `key`: read at once when small, else a
     /// stream of chunks read as the connection takes them. For `HEAD`
     /// nothing is read.
-    async fn body(&self, key: Key, start: u64, end: u64, head_only: bool) -> Body<'_> {
+    async fn body<'a, R: KvRo + 'a>(
+        &self,
+        reader: R,
+        key: Key,
+        start: u64,
+        end: u64,
+        head_only: bool,
+    ) -> Body<'a> {
         let len = end.saturating_sub(start);
         if len == 0 {
             return Body::Empty;
@@ -221,19 +255,19 @@ impl<K: KvRo> StaticSite<K> {
         let chunk = self.options.chunk_size.max(1);
         if !head_only && len <= chunk as u64 {
             // One read; if it comes back short the stream path reports it.
-            if let Ok(b) = self.kv.get_partial(&key, start, len as usize).await {
+            if let Ok(b) = reader.get_partial(&key, start, len as usize).await {
                 if b.len() as u64 == len {
                     return Body::Full(b);
                 }
             }
         }
-        let stream = futures::stream::unfold(Some((key, start)), move |state| async move {
-            let (key, offset) = state?;
+        let stream = futures::stream::unfold(Some((reader, key, start)), move |state| async move {
+            let (reader, key, offset) = state?;
             if offset >= end {
                 return None;
             }
             let want = (end - offset).min(chunk as u64) as usize;
-            match self.kv.get_partial(&key, offset, want).await {
+            match reader.get_partial(&key, offset, want).await {
                 Ok(b) if b.is_empty() => Some((
                     Err(BodyError::Truncated {
                         got: offset - start,
@@ -244,7 +278,7 @@ impl<K: KvRo> StaticSite<K> {
                 Ok(b) => {
                     let b: Bytes = if b.len() > want { b.slice(..want) } else { b };
                     let next = offset + b.len() as u64;
-                    Some((Ok(b), Some((key, next))))
+                    Some((Ok(b), Some((reader, key, next))))
                 }
                 Err(e) => Some((Err(BodyError::Kv(e)), None)),
             }
@@ -275,14 +309,16 @@ impl<K: KvRo> StaticSite<K> {
     }
 
     /// 404, with the site's own page when it has one.
-    async fn not_found(&self, req: &RequestHead) -> Response<'_> {
+    async fn not_found<'a, R: KvRo + 'a>(&self, reader: R, req: &RequestHead) -> Response<'a> {
         if let Some(page) = &self.options.not_found_page {
             if let Ok(key) = Key::parse(page) {
                 if let (Ok(Some(EntryKind::Value)), Ok(size)) =
                     (self.kv.exists(&key).await, self.kv.size(&key).await)
                 {
                     let name = key.basename().unwrap_or("").to_owned();
-                    let body = self.body(key, 0, size, req.method == Method::Head).await;
+                    let body = self
+                        .body(reader, key, 0, size, req.method == Method::Head)
+                        .await;
                     return Response::new(404)
                         .with_header("content-type", mime::content_type(&name))
                         .with_body(body);
@@ -292,7 +328,7 @@ impl<K: KvRo> StaticSite<K> {
         Response::error(404)
     }
 
-    fn failed(&self, key: &Key, e: KvError) -> Response<'_> {
+    fn failed(&self, key: &Key, e: KvError) -> Response<'static> {
         log::warn!("{key}: {e}");
         Response::error(500)
     }

@@ -379,3 +379,34 @@ fn digests_are_memoized_until_the_value_changes() {
     get(&mut sim, &plain, &req("/docs/guide.txt"));
     assert_eq!(watched.digests.get(), 4);
 }
+
+#[test]
+fn an_owned_response_outlives_its_site() {
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let (mut sim, kv) = site(&[("big.bin", &big)]);
+    let Ok(Status::Complete((head, _))) = parse_head(
+        b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n",
+        &Limits::default(),
+    ) else {
+        panic!("bad test request")
+    };
+    let body = sim
+        .block_on(async {
+            let site = StaticSite::new(kv.clone());
+            let resp = site.respond_owned(&head).await;
+            drop(site);
+            assert_eq!(resp.status, 200);
+            let Body::Stream { mut stream, len } = resp.body else {
+                panic!("a 200 kB body streams")
+            };
+            assert_eq!(len, Some(big.len() as u64));
+            use futures::StreamExt;
+            let mut body = Vec::new();
+            while let Some(c) = stream.next().await {
+                body.extend_from_slice(&c.unwrap());
+            }
+            body
+        })
+        .unwrap();
+    assert!(body == big);
+}
