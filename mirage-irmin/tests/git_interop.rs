@@ -214,7 +214,16 @@ fn a_repository_we_write_is_one_git_accepts() {
     let outcome = repo.backend().gc().unwrap();
     assert!(outcome.packed >= 6 * 2, "{outcome:?}");
     assert_eq!(outcome.removed_loose, outcome.packed);
+    // main, feature, v1, light: all in packed-refs now, the annotated tag peeled.
+    assert_eq!(outcome.packed_refs, 4, "{outcome:?}");
+    assert!(!git_dir.join("refs/heads/main").exists());
+    let packed = std::fs::read_to_string(git_dir.join("packed-refs")).unwrap();
+    assert!(packed.contains(&format!("^{head}\n")), "{packed}");
     fsck(&git_dir);
+    assert_eq!(
+        oid(&git(&git_dir, &["--git-dir", &gd, "rev-parse", "v1^{}"])),
+        head
+    );
     let counts = git(&git_dir, &["--git-dir", &gd, "count-objects", "-v"]);
     assert!(counts.lines().any(|l| l == "count: 0"), "{counts}");
     assert!(
@@ -230,6 +239,14 @@ fn a_repository_we_write_is_one_git_accepts() {
     block_on(main.set(&key("after-gc"), "x", info("after gc"))).unwrap();
     let again = reopened.backend().gc().unwrap();
     assert_eq!(again.packed, 3, "{again:?}");
+    fsck(&git_dir);
+    // Deleting a branch that lives only in packed-refs.
+    let feature = oid(&git(&git_dir, &["--git-dir", &gd, "rev-parse", "feature"]));
+    reopened.remove_branch("feature", feature).unwrap();
+    assert_eq!(reopened.branches().unwrap(), vec!["main".to_owned()]);
+    let refs = git(&git_dir, &["--git-dir", &gd, "show-ref"]);
+    assert!(!refs.contains("refs/heads/feature"), "{refs}");
+    assert!(refs.contains("refs/tags/v1"), "{refs}");
     fsck(&git_dir);
 }
 

@@ -26,6 +26,8 @@ pub struct GcOutcome {
     pub packed: usize,
     /// How many loose files were removed after packing.
     pub removed_loose: usize,
+    /// How many loose references moved into `packed-refs`.
+    pub packed_refs: usize,
 }
 
 /// Every object reachable from `roots` (commits, trees, blobs, tags); submodule entries are skipped.
@@ -79,8 +81,29 @@ fn pack_header(kind: ObjectKind) -> gix_pack::data::entry::Header {
 }
 
 impl FsBackend {
-    /// Packs every loose object reachable from any reference (and `HEAD`)
-    /// into a new pack with its index, then deletes the packed loose files.
+    /// Moves loose references into `packed-refs` (with peeled tags), as
+    /// `git pack-refs --all`; returns how many loose files went away.
+    pub fn pack_refs(&self) -> Result<usize, BackendError> {
+        let hash = self.hash;
+        self.refs.pack(|id| {
+            let mut id = *id;
+            for _ in 0..64 {
+                match self.read_object(&id) {
+                    Ok(Some(raw)) if raw.kind == ObjectKind::Tag => match raw.into_tag(&id, hash) {
+                        Ok(tag) => id = tag.target,
+                        Err(_) => return None,
+                    },
+                    Ok(Some(_)) => return Some(id),
+                    _ => return None,
+                }
+            }
+            None
+        })
+    }
+
+    /// Packs loose references into `packed-refs`, then every loose object
+    /// reachable from any reference (and `HEAD`) into a new pack with its
+    /// index, then deletes the packed loose files.
     pub fn gc(&self) -> Result<GcOutcome, BackendError> {
         let mut roots: Vec<ObjectId> = self
             .list_refs("refs/")?
@@ -97,11 +120,13 @@ impl FsBackend {
             .into_iter()
             .filter(|(id, _)| loose_ids.contains(id))
             .collect();
+        let packed_refs = self.pack_refs()?;
         if wanted.is_empty() {
             return Ok(GcOutcome {
                 pack: None,
                 packed: 0,
                 removed_loose: 0,
+                packed_refs,
             });
         }
         let count = u32::try_from(wanted.len()).map_err(|_| BackendError::ObjectTooLarge {
@@ -173,6 +198,7 @@ impl FsBackend {
             pack: outcome.data_path,
             packed: wanted.len(),
             removed_loose: removed,
+            packed_refs,
         })
     }
 }

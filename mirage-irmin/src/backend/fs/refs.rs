@@ -235,18 +235,17 @@ impl RefStore {
         match new {
             Some(id) => lock.commit(&path, format!("{id}\n").as_bytes(), self.fsync)?,
             None => {
+                // Always under the packed-refs lock, so that a concurrent
+                // `pack` cannot put the reference back into packed-refs.
+                let packed_path = self.packed_path();
+                let packed_lock = Lock::acquire(&packed_path, "packed-refs", self.lock_timeout)?;
                 let packed = self.packed()?;
                 if packed.iter().any(|r| &r.name == name) {
-                    let packed_path = self.packed_path();
-                    let packed_lock =
-                        Lock::acquire(&packed_path, "packed-refs", self.lock_timeout)?;
-                    // Re-read under the lock: another writer may have rewritten it.
-                    let rest: Vec<PackedRef> = self
-                        .packed()?
-                        .into_iter()
-                        .filter(|r| &r.name != name)
-                        .collect();
+                    let rest: Vec<PackedRef> =
+                        packed.into_iter().filter(|r| &r.name != name).collect();
                     packed_lock.commit(&packed_path, &format_packed(&rest), self.fsync)?;
+                } else {
+                    drop(packed_lock);
                 }
                 match std::fs::remove_file(&path) {
                     Ok(()) => {}
@@ -266,12 +265,55 @@ impl RefStore {
         lock.commit(&path, format!("ref: {target}\n").as_bytes(), self.fsync)
     }
 
-    /// All direct references starting with `prefix`, loose ones shadowing packed ones.
-    pub fn list(&self, prefix: &str) -> Result<Vec<(RefName, ObjectId)>, BackendError> {
-        let mut found = std::collections::BTreeMap::new();
-        for r in self.packed()? {
-            found.insert(r.name, r.id);
+    /// Moves every loose reference into `packed-refs`, as `git pack-refs
+    /// --all` does; `peel` gives the commit an annotated tag finally names.
+    /// A reference changed meanwhile keeps its loose file. Returns how many
+    /// loose files were removed.
+    pub fn pack(
+        &self,
+        peel: impl Fn(&ObjectId) -> Option<ObjectId>,
+    ) -> Result<usize, BackendError> {
+        let packed_path = self.packed_path();
+        let packed_lock = Lock::acquire(&packed_path, "packed-refs", self.lock_timeout)?;
+        let mut all: std::collections::BTreeMap<RefName, PackedRef> = self
+            .packed()?
+            .into_iter()
+            .map(|r| (r.name.clone(), r))
+            .collect();
+        let loose = self.list_loose()?;
+        for (name, id) in &loose {
+            let peeled = peel(id).filter(|p| p != id);
+            all.insert(
+                name.clone(),
+                PackedRef {
+                    name: name.clone(),
+                    id: *id,
+                    peeled,
+                },
+            );
         }
+        let all: Vec<PackedRef> = all.into_values().collect();
+        packed_lock.commit(&packed_path, &format_packed(&all), self.fsync)?;
+        let mut removed = 0;
+        for (name, id) in loose {
+            let path = self.loose_path(&name);
+            // Busy references stay loose; they are still right.
+            let Ok(lock) = Lock::acquire(&path, name.as_str(), Duration::ZERO) else {
+                continue;
+            };
+            if self.read_loose(&name)? == Some(RefValue::Object(id))
+                && std::fs::remove_file(&path).is_ok()
+            {
+                removed += 1;
+            }
+            drop(lock);
+        }
+        Ok(removed)
+    }
+
+    /// The direct loose references below `refs/`.
+    fn list_loose(&self) -> Result<Vec<(RefName, ObjectId)>, BackendError> {
+        let mut found = Vec::new();
         let mut stack = vec![self.git_dir.join("refs")];
         while let Some(dir) = stack.pop() {
             let entries = match std::fs::read_dir(&dir) {
@@ -296,15 +338,25 @@ impl RefStore {
                     continue;
                 };
                 match self.read_loose(&name) {
-                    Ok(Some(RefValue::Object(id))) => {
-                        found.insert(name, id);
-                    }
+                    Ok(Some(RefValue::Object(id))) => found.push((name, id)),
                     Ok(_) => {}
-                    // A reference deleted between listing and reading is simply gone.
+                    // A reference being rewritten or deleted right now is skipped.
                     Err(BackendError::CorruptRef { .. }) => {}
                     Err(e) => return Err(e),
                 }
             }
+        }
+        Ok(found)
+    }
+
+    /// All direct references starting with `prefix`, loose ones shadowing packed ones.
+    pub fn list(&self, prefix: &str) -> Result<Vec<(RefName, ObjectId)>, BackendError> {
+        let mut found = std::collections::BTreeMap::new();
+        for r in self.packed()? {
+            found.insert(r.name, r.id);
+        }
+        for (name, id) in self.list_loose()? {
+            found.insert(name, id);
         }
         Ok(found
             .into_iter()
