@@ -2,6 +2,7 @@
 
 mod block;
 mod clock;
+mod console;
 mod kv;
 mod run;
 mod socket;
