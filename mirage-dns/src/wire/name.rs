@@ -363,20 +363,41 @@ impl Hash for Name {
     }
 }
 
+/// Offsets of the labels of a wire name, leftmost first, and their count.
+fn label_offsets(wire: &[u8]) -> ([u8; 128], usize) {
+    let mut offs = [0u8; 128];
+    let (mut n, mut pos) = (0, 0);
+    while wire[pos] != 0 {
+        offs[n] = pos as u8;
+        n += 1;
+        pos += wire[pos] as usize + 1;
+    }
+    (offs, n)
+}
+
 impl Ord for Name {
+    /// Canonical order (RFC 4034 §6.1): labels compared from the root, as
+    /// lowercase byte strings. Allocates nothing.
     fn cmp(&self, other: &Name) -> Ordering {
-        let a: Vec<&[u8]> = self.labels().collect();
-        let b: Vec<&[u8]> = other.labels().collect();
-        for (x, y) in a.iter().rev().zip(b.iter().rev()) {
-            let o = x
+        let (a, na) = label_offsets(&self.wire);
+        let (b, nb) = label_offsets(&other.wire);
+        let label = |wire: &'_ [u8], off: u8| {
+            let o = off as usize;
+            let l = wire[o] as usize;
+            (o + 1, o + 1 + l)
+        };
+        for (&x, &y) in a[..na].iter().rev().zip(b[..nb].iter().rev()) {
+            let (xs, xe) = label(&self.wire, x);
+            let (ys, ye) = label(&other.wire, y);
+            let o = self.wire[xs..xe]
                 .iter()
                 .map(u8::to_ascii_lowercase)
-                .cmp(y.iter().map(u8::to_ascii_lowercase));
+                .cmp(other.wire[ys..ye].iter().map(u8::to_ascii_lowercase));
             if o != Ordering::Equal {
                 return o;
             }
         }
-        a.len().cmp(&b.len())
+        na.cmp(&nb)
     }
 }
 

@@ -82,3 +82,25 @@ fn responder_answers_every_generated_query() {
         .tests(1000)
         .quickcheck(prop as fn(ArbMessage) -> bool);
 }
+
+#[test]
+fn canonical_order_is_a_total_order_consistent_with_eq() {
+    fn prop(seed: u64) -> bool {
+        let mut g = quickcheck::Gen::new((seed % 50) as usize + 1);
+        let (a, b, c) = (
+            crate::arbitrary::name(&mut g),
+            crate::arbitrary::name(&mut g),
+            crate::arbitrary::name(&mut g),
+        );
+        let lower = a.to_lowercase();
+        a.cmp(&b) == b.cmp(&a).reverse()
+            && (a.cmp(&b) == std::cmp::Ordering::Equal) == (a == b)
+            && a.cmp(&lower) == std::cmp::Ordering::Equal
+            && !(a < b && b < c && c <= a)
+            // A name sorts after its parent.
+            && a.parent().is_none_or(|p| p < a)
+    }
+    QuickCheck::new()
+        .tests(3000)
+        .quickcheck(prop as fn(u64) -> bool);
+}
