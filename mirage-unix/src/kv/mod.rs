@@ -23,7 +23,9 @@
 //!   A batch interrupted after its commit point is completed the next time
 //!   the store is opened read-write; one interrupted before is discarded.
 //!   So after a crash and a re-open, either all or none of a batch is
-//!   visible. While a batch is being applied, tasks of the same instance see
+//!   visible. If applying fails midway on a host error (a full disk), the
+//!   error is returned with part of the batch applied and the journal kept:
+//!   the next read-write open completes it. While a batch is being applied, tasks of the same instance see
 //!   all or nothing (the application runs without yielding), but another
 //!   process reading the directory at that moment can see some of it.
 //!
