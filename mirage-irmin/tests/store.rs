@@ -125,6 +125,18 @@ fn history_and_last_modified_follow_changes_of_a_path() {
         assert_eq!(last.time.secs, 1_700_000_020);
         assert_eq!(main.history(&key("d")).await.unwrap().len(), 1);
         assert_eq!(main.last_modified(&key("nope")).await.unwrap(), None);
+        // Remembered answers follow the head.
+        let c5 = main.set(&key("a"), "3", info("a3")).await.unwrap().unwrap();
+        assert_eq!(main.last_modified(&key("a")).await.unwrap().unwrap().id, c5);
+        assert_eq!(
+            main.clone()
+                .last_modified(&key("b"))
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            c2
+        );
     });
 }
 

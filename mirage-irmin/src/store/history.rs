@@ -3,7 +3,9 @@
 //! the path is skipped, and only that parent is followed), as `git log -- <path>`.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
+
+use std::sync::PoisonError;
 
 use gix_hash::ObjectId;
 use mirage_core::{Key, WallClock};
@@ -12,6 +14,16 @@ use super::{Store, TreeEntry, tree};
 use crate::backend::Backend;
 use crate::commit::{CommitInfo, read_commit};
 use crate::error::StoreError;
+
+/// How many paths [`LastModifiedCache`] remembers before starting over.
+const CACHE_PATHS: usize = 4096;
+
+/// Remembered [`Store::last_modified`] answers, valid for one head.
+#[derive(Debug, Default)]
+pub struct LastModifiedCache {
+    head: Option<ObjectId>,
+    answers: HashMap<Key, Option<CommitInfo>>,
+}
 
 struct Queued(CommitInfo);
 
@@ -42,8 +54,17 @@ impl<B: Backend, C: WallClock> Store<B, C> {
 
     /// Walks history from the head; stops after `limit` matching commits.
     fn walk(&self, path: &Key, limit: usize) -> Result<Vec<CommitInfo>, StoreError> {
+        self.walk_from(self.head_sync()?, path, limit)
+    }
+
+    fn walk_from(
+        &self,
+        head: Option<ObjectId>,
+        path: &Key,
+        limit: usize,
+    ) -> Result<Vec<CommitInfo>, StoreError> {
         let mut out = Vec::new();
-        let Some(head) = self.head_sync()? else {
+        let Some(head) = head else {
             return Ok(out);
         };
         let mut seen = HashSet::from([head]);
@@ -86,8 +107,32 @@ impl<B: Backend, C: WallClock> Store<B, C> {
     }
 
     /// The most recent commit that changed `path`, `None` if none did.
+    /// Answers are remembered until the head moves, so serving many reads
+    /// of an unchanged branch walks its history once per path.
     pub async fn last_modified(&self, path: &Key) -> Result<Option<CommitInfo>, StoreError> {
-        Ok(self.walk(path, 1)?.into_iter().next())
+        let head = self.head_sync()?;
+        {
+            let cache = self
+                .last_modified
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if cache.head == head {
+                if let Some(answer) = cache.answers.get(path) {
+                    return Ok(answer.clone());
+                }
+            }
+        }
+        let answer = self.walk_from(head, path, 1)?.into_iter().next();
+        let mut cache = self
+            .last_modified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if cache.head != head || cache.answers.len() >= CACHE_PATHS {
+            cache.head = head;
+            cache.answers.clear();
+        }
+        cache.answers.insert(path.clone(), answer.clone());
+        Ok(answer)
     }
 
     /// The ids of [`Store::history`].

@@ -49,6 +49,8 @@ pub enum Op {
 pub struct Store<B, C> {
     pub(crate) repo: Repo<B, C>,
     pub(crate) head: Head,
+    /// Answers of [`Store::last_modified`] for one head, shared by clones.
+    pub(crate) last_modified: Arc<Mutex<history::LastModifiedCache>>,
 }
 
 impl<B, C> Clone for Store<B, C> {
@@ -56,6 +58,7 @@ impl<B, C> Clone for Store<B, C> {
         Store {
             repo: self.repo.clone(),
             head: self.head.clone(),
+            last_modified: self.last_modified.clone(),
         }
     }
 }
@@ -101,6 +104,7 @@ impl<B: Backend, C: WallClock> Store<B, C> {
         Store {
             repo,
             head: Head::Branch(name),
+            last_modified: Arc::default(),
         }
     }
 
@@ -108,6 +112,7 @@ impl<B: Backend, C: WallClock> Store<B, C> {
         Store {
             repo,
             head: Head::Detached(Arc::new(Mutex::new(id))),
+            last_modified: Arc::default(),
         }
     }
 
