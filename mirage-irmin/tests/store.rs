@@ -393,3 +393,35 @@ fn watch_yields_new_heads_in_virtual_time() {
         .unwrap();
     assert_eq!(heads.0, heads.1);
 }
+
+#[test]
+fn two_cooperative_tasks_committing_lose_nothing() {
+    let mut sim = Simulation::new(11);
+    let clock = sim.clock();
+    let repo: MemRepo = Repo::new(MemBackend::default(), clock.clone());
+    let tasks: Vec<_> = (0..2)
+        .map(|t| {
+            let (repo, clock) = (repo.clone(), clock.clone());
+            sim.spawn(async move {
+                let main = repo.branch("main").unwrap();
+                for i in 0..50u64 {
+                    // Interleave the two tasks at different paces.
+                    mirage_core::Time::sleep(&clock, Duration::from_millis(3 + t * 5 + i % 7))
+                        .await;
+                    main.set(&key(&format!("t{t}/{i}")), i.to_string(), info("task"))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    sim.block_on(futures::future::join_all(tasks)).unwrap();
+    let main = repo.branch("main").unwrap();
+    block_on(async {
+        for t in 0..2 {
+            assert_eq!(main.list(&key(&format!("t{t}"))).await.unwrap().len(), 50);
+        }
+        let head = main.head().await.unwrap().unwrap();
+        assert_eq!(repo.ancestors(head).unwrap().len(), 100);
+    });
+}
