@@ -1,0 +1,350 @@
+//! Against the real `git`: `git daemon`, `git http-backend` behind a CGI
+//! bridge, and `git upload-pack`/`receive-pack` for `file://`, all reached
+//! through mirage-unix's host `SocketStack` on 127.0.0.1.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use mirage_git::{
+    Client, Error, Expect, FetchRequest, MemStore, ObjectId, ObjectStore, RefUpdate, Url,
+};
+use mirage_unix::SocketStack;
+
+use crate::common::*;
+
+/// Clones `url` and checks every object of the server's repository arrived
+/// and every reference matches.
+async fn clone_and_check(stack: &SocketStack, url: &Url, repo: &Path) -> MemStore {
+    let store = MemStore::new();
+    let mut progress = Vec::new();
+    let outcome = Client::new(stack)
+        .clone(url, &store, &mut progress_sink(&mut progress))
+        .await
+        .unwrap();
+    let expected: HashSet<ObjectId> = all_objects(repo).into_iter().collect();
+    let got: HashSet<ObjectId> = store.ids().into_iter().collect();
+    assert_eq!(got, expected, "the clone has exactly the server's objects");
+    assert_eq!(outcome.objects, expected.len());
+    assert_eq!(outcome.head_target(), Some("refs/heads/main"));
+    for name in [
+        "refs/heads/main",
+        "refs/heads/side",
+        "refs/tags/v1",
+        "refs/tags/light",
+    ] {
+        assert_eq!(outcome.get(name), Some(rev(repo, name)), "{name}");
+    }
+    let v1 = outcome
+        .refs
+        .iter()
+        .find(|r| r.name == "refs/tags/v1")
+        .unwrap();
+    assert_eq!(v1.peeled, Some(rev(repo, "v1^{commit}")));
+    assert!(
+        !progress.is_empty(),
+        "the server's progress reached the callback"
+    );
+    store
+}
+
+/// Pushes a new commit on main, a new branch, deletes it, then a
+/// non-fast-forward push that the server rejects, and a stale lease.
+async fn push_scenarios(stack: &SocketStack, url: &Url, repo: &Path, store: &MemStore) {
+    let client = Client::new(stack);
+    let old = rev(repo, "refs/heads/main");
+    let new = commit_on(
+        store,
+        Some(old),
+        "pushed",
+        "pushed content\n",
+        1_700_000_000,
+    );
+    let outcome = client
+        .push(
+            url,
+            store,
+            &[RefUpdate {
+                name: "refs/heads/main".into(),
+                new: Some(new),
+                expect: Expect::Value(old),
+            }],
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.updated,
+        vec![("refs/heads/main".to_string(), Some(old), Some(new))]
+    );
+    assert_eq!(
+        outcome.objects_sent, 3,
+        "commit, root tree and blob; the rest is on the server"
+    );
+    assert_eq!(rev(repo, "refs/heads/main"), new);
+    let log = git(repo, &["log", "--format=%s", "-2", "main"]);
+    assert_eq!(log, "pushed\ncommit 11\n");
+    git(repo, &["fsck", "--full", "--strict"]);
+
+    // A new branch, then its deletion.
+    let outcome = client
+        .push(
+            url,
+            store,
+            &[RefUpdate {
+                name: "refs/heads/topic".into(),
+                new: Some(new),
+                expect: Expect::Absent,
+            }],
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.objects_sent, 0);
+    assert_eq!(rev(repo, "refs/heads/topic"), new);
+    client
+        .push(
+            url,
+            store,
+            &[RefUpdate {
+                name: "refs/heads/topic".into(),
+                new: None,
+                expect: Expect::Value(new),
+            }],
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    assert!(!git(repo, &["branch", "--list"]).contains("topic"));
+
+    // Diverged history: the server refuses the non-fast-forward update.
+    let diverged = commit_on(store, Some(old), "diverged", "other\n", 1_700_000_100);
+    let err = client
+        .push(
+            url,
+            store,
+            &[RefUpdate {
+                name: "refs/heads/main".into(),
+                new: Some(diverged),
+                expect: Expect::Any,
+            }],
+            &mut |_| {},
+        )
+        .await
+        .unwrap_err();
+    match err {
+        Error::Rejected(r) => {
+            assert_eq!(r.len(), 1);
+            assert_eq!(r[0].refname, "refs/heads/main");
+            assert!(r[0].reason.contains("non-fast-forward"), "{}", r[0].reason);
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    assert_eq!(
+        rev(repo, "refs/heads/main"),
+        new,
+        "the server's branch did not move"
+    );
+
+    // A stale expectation is refused before anything is sent.
+    let err = client
+        .push(
+            url,
+            store,
+            &[RefUpdate {
+                name: "refs/heads/main".into(),
+                new: Some(diverged),
+                expect: Expect::Value(old),
+            }],
+            &mut |_| {},
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Rejected(ref r) if r[0].reason.starts_with("stale info")),
+        "{err:?}"
+    );
+    git(repo, &["fsck", "--full"]);
+}
+
+#[test]
+fn daemon_clone_fetch_push() {
+    if !have_git("daemon_clone_fetch_push") {
+        return;
+    }
+    let tmp = TempDir::new("daemon");
+    let repo = make_repo(&tmp.0);
+    assert!(
+        pack_has_deltas(&repo),
+        "the test repository must have deltas"
+    );
+    let daemon = Daemon::start(&tmp.0);
+    let url = Url::parse(&format!("git://127.0.0.1:{}/repo.git", daemon.port)).unwrap();
+    let stack = SocketStack::new();
+    run(async {
+        let store = clone_and_check(&stack, &url, &repo).await;
+
+        // Nothing new: no pack at all.
+        let main = rev(&repo, "refs/heads/main");
+        let req = FetchRequest {
+            refs: vec!["refs/heads/*".into()],
+            local_tips: vec![main],
+            ..Default::default()
+        };
+        let outcome = Client::new(&stack)
+            .fetch(&url, &store, &req, &mut |_| {})
+            .await
+            .unwrap();
+        assert_eq!((outcome.objects, outcome.rounds), (0, 0));
+
+        push_scenarios(&stack, &url, &repo, &store).await;
+    });
+}
+
+#[test]
+fn daemon_incremental_fetch_negotiates_over_rounds() {
+    if !have_git("daemon_incremental_fetch_negotiates_over_rounds") {
+        return;
+    }
+    let tmp = TempDir::new("rounds");
+    let repo = make_repo(&tmp.0);
+    let daemon = Daemon::start(&tmp.0);
+    let url = Url::parse(&format!("git://127.0.0.1:{}/repo.git", daemon.port)).unwrap();
+    let stack = SocketStack::new();
+    run(async {
+        let client = Client::new(&stack);
+        let store = MemStore::new();
+        let req = FetchRequest {
+            refs: vec!["refs/heads/main".into()],
+            ..Default::default()
+        };
+        let first = client.fetch(&url, &store, &req, &mut |_| {}).await.unwrap();
+        let old_main = first.get("refs/heads/main").unwrap();
+        assert!(store.contains(&old_main).unwrap());
+        assert!(
+            first.get("refs/heads/side").is_none(),
+            "only the requested reference"
+        );
+
+        // 60 local commits the server never saw, on top of the old main.
+        let mut local = old_main;
+        for i in 0..60 {
+            local = commit_on(
+                &store,
+                Some(local),
+                &format!("local{i}"),
+                "x\n",
+                1_700_000_000 + i,
+            );
+        }
+        // The server moves on by one commit.
+        let work = tmp.0.join("work");
+        std::fs::write(work.join("new.txt"), "new upstream work\n").unwrap();
+        git(&work, &["add", "-A"]);
+        git(&work, &["commit", "-q", "-m", "upstream"]);
+        git(&work, &["push", "-q", repo.to_str().unwrap(), "main"]);
+        let new_main = rev(&repo, "refs/heads/main");
+
+        let before = store.len();
+        let req = FetchRequest {
+            refs: vec!["refs/heads/main".into()],
+            local_tips: vec![local],
+            ..Default::default()
+        };
+        let outcome = client.fetch(&url, &store, &req, &mut |_| {}).await.unwrap();
+        assert_eq!(outcome.get("refs/heads/main"), Some(new_main));
+        assert!(
+            outcome.rounds >= 3,
+            "16 + 32 unknown haves before the common one: {} rounds",
+            outcome.rounds
+        );
+        assert_eq!(outcome.objects, 3, "only the new commit, its tree and blob");
+        assert_eq!(store.len(), before + 3);
+        assert!(store.contains(&new_main).unwrap());
+    });
+}
+
+#[test]
+fn daemon_shallow_clone() {
+    if !have_git("daemon_shallow_clone") {
+        return;
+    }
+    let tmp = TempDir::new("shallow");
+    let repo = make_repo(&tmp.0);
+    let daemon = Daemon::start(&tmp.0);
+    let url = Url::parse(&format!("git://127.0.0.1:{}/repo.git", daemon.port)).unwrap();
+    let stack = SocketStack::new();
+    run(async {
+        let store = MemStore::new();
+        let req = FetchRequest {
+            refs: vec!["refs/heads/main".into()],
+            deepen: Some(1),
+            ..Default::default()
+        };
+        let outcome = Client::new(&stack)
+            .fetch(&url, &store, &req, &mut |_| {})
+            .await
+            .unwrap();
+        let main = rev(&repo, "refs/heads/main");
+        assert_eq!(outcome.shallow, vec![main]);
+        assert!(store.contains(&main).unwrap());
+        let parent = rev(&repo, "refs/heads/main~1");
+        assert!(!store.contains(&parent).unwrap(), "depth 1 has no parent");
+        assert!(outcome.objects < all_objects(&repo).len());
+    });
+}
+
+#[test]
+fn http_backend_clone_fetch_push() {
+    if !have_git("http_backend_clone_fetch_push") {
+        return;
+    }
+    let tmp = TempDir::new("http");
+    let repo = make_repo(&tmp.0);
+    let bridge = CgiBridge::start(&tmp.0);
+    let url = Url::parse(&format!("http://127.0.0.1:{}/repo.git", bridge.port)).unwrap();
+    let stack = SocketStack::new();
+    run(async {
+        let refs = Client::new(&stack)
+            .ls_refs(&url, &["refs/tags/".into()])
+            .await
+            .unwrap();
+        let names: Vec<&str> = refs.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["refs/tags/light", "refs/tags/v1"]);
+        let store = clone_and_check(&stack, &url, &repo).await;
+        push_scenarios(&stack, &url, &repo, &store).await;
+    });
+    assert!(bridge.requests.load(std::sync::atomic::Ordering::Relaxed) >= 6);
+
+    // A missing repository is an HTTP status error, not a hang or panic.
+    let missing = Url::parse(&format!("http://127.0.0.1:{}/nope.git", bridge.port)).unwrap();
+    let err = run(async {
+        Client::new(&stack)
+            .ls_refs(&missing, &[])
+            .await
+            .unwrap_err()
+    });
+    assert!(
+        matches!(
+            err,
+            Error::Transport(mirage_git::error::TransportError::Http(
+                mirage_git::error::HttpError::Status { status: 404, .. }
+            ))
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn file_clone_and_push() {
+    if !have_git("file_clone_and_push") {
+        return;
+    }
+    let tmp = TempDir::new("file");
+    let repo = make_repo(&tmp.0);
+    let url = Url::parse(&format!("file://{}", repo.display())).unwrap();
+    let stack = SocketStack::new();
+    run(async {
+        let store = clone_and_check(&stack, &url, &repo).await;
+        push_scenarios(&stack, &url, &repo, &store).await;
+    });
+}
