@@ -36,4 +36,5 @@ pub use merge::{Conflict, ConflictReason, MergeOutcome, Merges, Versions};
 pub use object::{ObjectKind, RawObject};
 pub use refs::{RefName, RefValue};
 pub use repo::Repo;
+pub use store::diff::Change;
 pub use store::{Op, Store, Transaction, TreeEntry};

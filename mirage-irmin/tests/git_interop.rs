@@ -506,6 +506,31 @@ fn a_repository_git_writes_reads_back_identically() {
             id
         );
     }
+    // Diffs agree with `git diff --name-status`, across the merge too.
+    for (from, to) in [("main~5", "main"), ("main~1", "side"), ("side", "main~3")] {
+        let (a, b) = (
+            oid(&git(&work, &["rev-parse", from])),
+            oid(&git(&work, &["rev-parse", to])),
+        );
+        let ours: Vec<String> = repo
+            .diff(Some(a), Some(b))
+            .unwrap()
+            .into_iter()
+            .map(|c| {
+                let status = match c {
+                    mirage_irmin::Change::Added(..) => "A",
+                    mirage_irmin::Change::Removed(..) => "D",
+                    mirage_irmin::Change::Modified(..) => "M",
+                };
+                format!("{status}\t{}", c.path().to_string().trim_start_matches('/'))
+            })
+            .collect();
+        let theirs: Vec<String> = git(&work, &["diff", "--no-renames", "--name-status", from, to])
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(ours, theirs, "diff {from} {to}");
+    }
     // Writing into git's packed repository keeps it valid.
     block_on(main.set(&key("from-us.txt"), "hi\n", repo.info("from us"))).unwrap();
     fsck(&gd);

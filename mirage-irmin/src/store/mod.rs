@@ -19,6 +19,7 @@ use crate::error::{CasError, StoreError};
 use crate::refs::RefName;
 use crate::repo::Repo;
 
+pub mod diff;
 pub mod history;
 pub mod tree;
 pub mod watch;
