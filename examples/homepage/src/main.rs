@@ -1,0 +1,101 @@
+//! The Unix main of the homepage appliance: parses the command line, opens
+//! (or creates) the repository, and applies [`homepage::unikernel::start`]
+//! to the devices of `mirage_unix::run`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use homepage::unikernel::{self, Config};
+use homepage::upstream::SharedRepository;
+use mirage_irmin::{FsBackend, FsOptions, HashKind, Repo};
+use mirage_unix::{BoxError, Devices};
+
+/// The homepage appliance: your site over HTTP and your zone over DNS, from
+/// a Git repository.
+#[derive(Clone, Debug, clap::Args)]
+struct Args {
+    /// A Git repository on this machine to serve from (a bare repository
+    /// you push to, or a work tree's `.git`). Without it (and without
+    /// `--remote`) a demo repository is created under `--data-dir`.
+    #[arg(long, value_name = "PATH", conflicts_with = "remote")]
+    repo: Option<PathBuf>,
+    /// A Git remote to pull from, `URL[#branch]`.
+    #[arg(long, value_name = "URL[#BRANCH]")]
+    remote: Option<String>,
+    /// The branch to serve (overridden by `#branch` in `--remote`).
+    #[arg(long, default_value = "main")]
+    branch: String,
+    /// Where the demo repository (and fetched data) lives.
+    #[arg(long, value_name = "DIR", default_value = "homepage-data")]
+    data_dir: PathBuf,
+    /// Where to serve HTTP.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    http: SocketAddr,
+    /// Where to serve DNS (UDP and TCP).
+    #[arg(long, default_value = "127.0.0.1:5353")]
+    dns: SocketAddr,
+    /// The secret that `POST /hook` must carry in an `X-Hook-Secret` header
+    /// to make the appliance pull at once. Without it the webhook is off.
+    #[arg(long, value_name = "SECRET")]
+    hook_secret: Option<String>,
+    /// Seconds between pulls; 0 disables polling.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    poll: u64,
+}
+
+async fn start(devices: Devices<Args>) -> Result<(), BoxError> {
+    let args = devices.args().clone();
+    let clock = devices.clock();
+    if let Some(remote) = &args.remote {
+        return Err(format!(
+            "--remote {remote}: pulling from a Git remote is not available in this build; \
+             serve a local repository with --repo PATH"
+        )
+        .into());
+    }
+    let (path, demo) = match &args.repo {
+        Some(p) => (p.clone(), false),
+        None => (args.data_dir.join("site.git"), true),
+    };
+    let backend = if demo {
+        FsBackend::init(&path, HashKind::Sha1, FsOptions::default())?
+    } else {
+        FsBackend::open(&path)?
+    };
+    let repo = Repo::new(backend, clock);
+    if demo {
+        homepage::demo::seed(&repo, &args.branch).await?;
+    }
+    let config = Config {
+        branch: args.branch.clone(),
+        http: args.http,
+        dns: args.dns,
+        poll: (args.poll > 0).then(|| Duration::from_secs(args.poll)),
+        hook_secret: args.hook_secret.clone(),
+        http_config: Default::default(),
+        dns_options: Default::default(),
+        site_options: Default::default(),
+    };
+    if devices.instance() == 0 {
+        println!("Serving {} (branch {})", path.display(), args.branch);
+        println!("  HTTP: curl http://{}/", args.http);
+        println!(
+            "  DNS:  dig @{} -p {} example.org SOA",
+            args.dns.ip(),
+            args.dns.port()
+        );
+        if demo {
+            println!(
+                "  Edit: git clone {} work && cd work && (edit) && git commit -a && git push",
+                path.display()
+            );
+        }
+    }
+    unikernel::start(devices.stack(), clock, repo, SharedRepository, config).await?;
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    mirage_unix::run_with(start)
+}
