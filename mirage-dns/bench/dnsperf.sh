@@ -115,7 +115,7 @@ run_server() {
 OURS="$TARGET/release/dns"
 [ -x "$OURS" ] || (cd "$ROOT" && cargo build --release -p dns)
 P=$(free_port)
-taskset -c 1 "$OURS" --address 127.0.0.1 --port "$P" --zones "$WORK/zones" --log-level warn &
+taskset -c 1 "$OURS" --address 127.0.0.1 --port "$P" --kv "zones=dir-ro:$WORK/zones" --log-level warn &
 PID=$!
 run_server mirage "$P" "$PID"
 kill "$PID"; wait "$PID" 2>/dev/null || true

@@ -1,13 +1,11 @@
-//! The Unix main: parse the options, read the zone directory, apply the
-//! appliance to the host's devices.
+//! The Unix main: parse the options, apply the appliance to the host's
+//! devices. The zones come from the key-value store named `zones`
+//! (`--kv zones=dir-ro:/path/to/zones`).
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use dns::unikernel::{Config, start};
-use mirage_core::mem::MemKv;
-use mirage_core::{Bytes, Key, KvRw, WallClock};
 use mirage_dns::server::{Options, ServeOptions, TcpOptions};
 use mirage_unix::{BoxError, Devices};
 
@@ -19,9 +17,6 @@ struct Args {
     /// The port to serve on.
     #[arg(long, default_value_t = 53)]
     port: u16,
-    /// A directory of zone files named ORIGIN.zone (plus files they $INCLUDE).
-    #[arg(long, value_name = "DIR")]
-    zones: PathBuf,
     /// Re-read the zones every SECS seconds (0: never).
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     reload: u64,
@@ -36,29 +31,10 @@ struct Args {
     max_tcp_connections: usize,
 }
 
-/// Copies the regular files of `dir` into an in-memory store.
-async fn read_dir(dir: &Path, clock: impl WallClock + 'static) -> Result<MemKv, BoxError> {
-    let kv = MemKv::new(clock);
-    for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
-        let entry = entry?;
-        if !entry.file_type()?.is_file() {
-            continue;
-        }
-        let name = entry
-            .file_name()
-            .into_string()
-            .map_err(|n| format!("{n:?}: not a UTF-8 file name"))?;
-        let key = Key::parse(&name)?;
-        kv.set(&key, Bytes::from(std::fs::read(entry.path())?))
-            .await?;
-    }
-    Ok(kv)
-}
-
 fn main() -> std::process::ExitCode {
     mirage_unix::run_with(|devices: Devices<Args>| async move {
         let a = devices.args().clone();
-        let store = read_dir(&a.zones, devices.clock()).await?;
+        let store = devices.kv("zones")?;
         let config = Config {
             addr: (a.address, a.port).into(),
             reload: (a.reload > 0).then(|| Duration::from_secs(a.reload)),

@@ -63,9 +63,9 @@ impl Appliance {
                 "127.0.0.1",
                 "--port",
                 &port.to_string(),
-                "--zones",
+                "--kv",
             ])
-            .arg(&dir)
+            .arg(format!("zones=dir-ro:{}", dir.display()))
             .stdin(Stdio::null())
             .spawn()
             .expect("the dns binary starts");

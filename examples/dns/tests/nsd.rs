@@ -165,9 +165,9 @@ fn start_ours(dir: &Path) -> Server {
             &port.to_string(),
             "--log-level",
             "warn",
-            "--zones",
+            "--kv",
         ])
-        .arg(dir)
+        .arg(format!("zones=dir-ro:{}", dir.display()))
         .stdin(Stdio::null())
         .spawn()
         .expect("the dns binary starts");
