@@ -10,7 +10,6 @@ use mirage_core::MacAddress;
 /// `Config::default()` is a DHCPv4 client with an IPv6 link-local address
 /// and the TCP/UDP defaults below.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Config {
     /// How the IPv4 address is obtained.
     pub ipv4: Ipv4Config,
@@ -132,7 +131,6 @@ pub enum CongestionControl {
 /// The window scale option is derived from `rx_buffer`: a buffer above
 /// 64 KiB is advertised in full through window scaling (RFC 7323).
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct TcpOptions {
     /// Receive buffer per connection in bytes (the largest window we advertise).
     pub rx_buffer: usize,
@@ -179,7 +177,6 @@ impl Default for TcpOptions {
 
 /// UDP socket sizes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct UdpOptions {
     /// Datagrams queued per socket in each direction.
     pub packets: usize,

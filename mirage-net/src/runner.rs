@@ -191,16 +191,15 @@ fn poll_once<N: Network>(
         more = true;
     }
     inner.reap_orphans();
+    inner.reap_udp_orphans(None);
 
     let mut next = inner
         .iface
         .poll_at(ts, &inner.sockets)
         .map(from_smol)
         .unwrap_or(Instant::MAX);
-    for &(_, linger) in &inner.orphans {
-        if linger > now {
-            next = next.min(linger);
-        }
+    if let Some(linger) = inner.next_linger() {
+        next = next.min(linger);
     }
     let tx_full = adapter.tx_full;
     inner.counters.device = device.counters();

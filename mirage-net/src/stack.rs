@@ -76,6 +76,9 @@ pub(crate) struct Inner {
     pub(crate) orphans: Vec<(SocketHandle, Instant)>,
     /// UDP local endpoints in use (`None` address: every address).
     pub(crate) udp_bound: BTreeSet<(Option<IpAddr>, u16)>,
+    /// Dropped UDP sockets still sending their queued datagrams, with their
+    /// endpoint and the instant after which they are discarded anyway.
+    pub(crate) udp_orphans: Vec<(SocketHandle, (Option<IpAddr>, u16), Instant)>,
     next_port: u16,
     pub(crate) dhcp: Option<SocketHandle>,
     pub(crate) ipv4: Option<Ipv4Info>,
@@ -217,6 +220,34 @@ impl Inner {
             }
             true
         });
+    }
+
+    /// Frees dropped UDP sockets whose queue has drained (or that waited
+    /// too long, e.g. for a neighbour that never answers).
+    pub(crate) fn reap_udp_orphans(&mut self, force_port: Option<u16>) {
+        let now = self.now;
+        let Inner {
+            udp_orphans,
+            sockets,
+            udp_bound,
+            ..
+        } = self;
+        udp_orphans.retain(|&(h, key, deadline)| {
+            let s = sockets.get::<smoltcp::socket::udp::Socket<'static>>(h);
+            if s.send_queue() == 0 || now >= deadline || force_port == Some(key.1) {
+                sockets.remove(h);
+                udp_bound.remove(&key);
+                return false;
+            }
+            true
+        });
+    }
+
+    /// The earliest instant a lingering socket must be looked at again.
+    pub(crate) fn next_linger(&self) -> Option<Instant> {
+        let tcp = self.orphans.iter().map(|o| o.1);
+        let udp = self.udp_orphans.iter().map(|o| o.2);
+        tcp.chain(udp).filter(|&t| t > self.now).min()
     }
 
     pub(crate) fn sync_counters(&mut self, f: &FrameCounts) {
@@ -439,6 +470,7 @@ impl Stack {
             next_listener: 0,
             orphans: Vec::new(),
             udp_bound: BTreeSet::new(),
+            udp_orphans: Vec::new(),
             next_port: random.next_u32() as u16,
             dhcp,
             ipv4,

@@ -18,6 +18,10 @@ const V4_OVERHEAD: usize = 20 + 8;
 /// IPv6 header (no extension headers) plus UDP header.
 const V6_OVERHEAD: usize = 40 + 8;
 
+/// How long a dropped socket may keep trying to send its queued datagrams
+/// (address resolution retries every second).
+const UDP_LINGER: core::time::Duration = core::time::Duration::from_secs(3);
+
 /// A bound UDP socket on a [`Stack`].
 ///
 /// Datagrams are not fragmented: one larger than the path MTU allows
@@ -25,6 +29,9 @@ const V6_OVERHEAD: usize = 40 + 8;
 /// [`StackError::MessageTooLong`]. Binding to `0.0.0.0` or `::` receives on
 /// every address of both families, so (as on Linux with dual-stack
 /// sockets) binding both on one port reports [`StackError::AddrInUse`].
+///
+/// Datagrams accepted by `send_to` are still sent if the socket is dropped
+/// right after (for up to three seconds, while the neighbour is resolved).
 ///
 /// `send_to` and `recv_from` may run concurrently from two tasks, but two
 /// tasks receiving (or two sending) on one socket at once is not supported:
@@ -46,6 +53,8 @@ impl UdpSocket {
             0 => inner.ephemeral_port(false)?,
             p => p,
         };
+        // A dropped socket still draining its queue yields the port.
+        inner.reap_udp_orphans(Some(port));
         let clash = inner
             .udp_bound
             .iter()
@@ -99,8 +108,16 @@ impl UdpSocket {
 impl Drop for UdpSocket {
     fn drop(&mut self) {
         let mut inner = self.stack.inner.borrow_mut();
-        inner.sockets.remove(self.handle);
-        inner.udp_bound.remove(&self.key);
+        let queued = inner.sockets.get::<Socket>(self.handle).send_queue();
+        if queued == 0 {
+            inner.sockets.remove(self.handle);
+            inner.udp_bound.remove(&self.key);
+        } else {
+            // Datagrams already accepted by send_to still go out.
+            let deadline = inner.now + UDP_LINGER;
+            inner.udp_orphans.push((self.handle, self.key, deadline));
+            inner.wake_runner();
+        }
     }
 }
 

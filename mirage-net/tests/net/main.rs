@@ -1,0 +1,9 @@
+//! Simulation tests: stacks on mirage-core `mem` devices (a seeded lossy
+//! virtual switch, virtual time), one module per part of the stack.
+
+mod config;
+mod determinism;
+mod dhcp;
+mod harness;
+mod tcp;
+mod udp;

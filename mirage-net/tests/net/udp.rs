@@ -1,0 +1,112 @@
+//! UDP over the virtual cable.
+
+use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
+
+use mirage_core::mem::LinkConfig;
+use mirage_core::{Stack as _, StackError, UdpSocket as _};
+use mirage_net::TcpOptions;
+
+use crate::harness::{A4, A6, B4, B6, pair};
+
+#[test]
+fn request_response_v4_and_v6() {
+    let mut p = pair(20, LinkConfig::default(), TcpOptions::default());
+    let a = p.a.clone();
+    let server = p.sim.spawn(async move {
+        let sock = a.udp_bind("0.0.0.0:53".parse().unwrap()).await.unwrap();
+        let mut buf = [0u8; 512];
+        let mut peers = Vec::new();
+        for _ in 0..2 {
+            let (n, from) = sock.recv_from(&mut buf).await.unwrap();
+            let mut reply = b"re: ".to_vec();
+            reply.extend_from_slice(&buf[..n]);
+            sock.send_to(&reply, from).await.unwrap();
+            peers.push(from);
+        }
+        peers
+    });
+    let b = p.b.clone();
+    let replies = p
+        .sim
+        .block_on(async move {
+            let mut out = Vec::new();
+            for (local, to) in [
+                (
+                    SocketAddr::V4(SocketAddrV4::new(B4, 0)),
+                    SocketAddr::V4(SocketAddrV4::new(A4, 53)),
+                ),
+                (
+                    SocketAddr::V6(SocketAddrV6::new(B6, 5353, 0, 0)),
+                    SocketAddr::V6(SocketAddrV6::new(A6, 53, 0, 0)),
+                ),
+            ] {
+                let sock = b.udp_bind(local).await.unwrap();
+                assert_ne!(sock.local_addr().port(), 0);
+                sock.send_to(b"ping", to).await.unwrap();
+                let mut buf = [0u8; 64];
+                let (n, from) = sock.recv_from(&mut buf).await.unwrap();
+                assert_eq!(from, to);
+                out.push(buf[..n].to_vec());
+            }
+            out
+        })
+        .unwrap();
+    assert_eq!(replies, vec![b"re: ping".to_vec(), b"re: ping".to_vec()]);
+    let peers = p.sim.block_on(server).unwrap();
+    assert_eq!(peers[0].ip(), std::net::IpAddr::V4(B4));
+    assert_eq!(peers[1], SocketAddr::V6(SocketAddrV6::new(B6, 5353, 0, 0)));
+    assert_eq!(p.a.counters().udp_rx, 2);
+    assert_eq!(p.a.counters().udp_tx, 2);
+}
+
+#[test]
+fn oversized_datagram_is_refused_and_short_buffer_truncates() {
+    let mut p = pair(21, LinkConfig::default(), TcpOptions::default());
+    let a = p.a.clone();
+    let b = p.b.clone();
+    p.sim
+        .block_on(async move {
+            let rx = a.udp_bind("10.0.0.1:9".parse().unwrap()).await.unwrap();
+            let tx = b.udp_bind("0.0.0.0:0".parse().unwrap()).await.unwrap();
+            let to: SocketAddr = "10.0.0.1:9".parse().unwrap();
+            let big = vec![7u8; 1473];
+            assert!(matches!(
+                tx.send_to(&big, to).await,
+                Err(StackError::MessageTooLong {
+                    len: 1473,
+                    max: 1472
+                })
+            ));
+            tx.send_to(&big[..1472], to).await.unwrap();
+            let mut small = [0u8; 100];
+            let (n, _) = rx.recv_from(&mut small).await.unwrap();
+            assert_eq!(n, 100);
+        })
+        .unwrap();
+}
+
+#[test]
+fn bind_conflicts() {
+    let mut p = pair(22, LinkConfig::default(), TcpOptions::default());
+    let a = p.a.clone();
+    p.sim
+        .block_on(async move {
+            let _s = a.udp_bind("0.0.0.0:53".parse().unwrap()).await.unwrap();
+            // Unspecified means both families, as on a Linux dual-stack socket.
+            assert!(matches!(
+                a.udp_bind("[::]:53".parse().unwrap()).await,
+                Err(StackError::AddrInUse(_))
+            ));
+            assert!(matches!(
+                a.udp_bind("10.0.0.1:53".parse().unwrap()).await,
+                Err(StackError::AddrInUse(_))
+            ));
+            assert!(matches!(
+                a.udp_bind("192.0.2.1:53".parse().unwrap()).await,
+                Err(StackError::AddrNotAvailable(_))
+            ));
+            drop(_s);
+            a.udp_bind("10.0.0.1:53".parse().unwrap()).await.unwrap();
+        })
+        .unwrap();
+}
