@@ -73,7 +73,9 @@ fn kind_of(t: u8) -> Option<ObjectKind> {
 }
 
 /// Inflates the zlib stream at the start of `input`, which must produce
-/// exactly `size` bytes; returns the data and the compressed length.
+/// exactly `size` bytes; returns the data and the compressed length. The
+/// buffer grows with the output actually produced, so a false size costs
+/// nothing until the data is there.
 fn inflate(
     z: &mut Decompress,
     input: &[u8],
@@ -82,9 +84,14 @@ fn inflate(
 ) -> Result<(Vec<u8>, usize), PackError> {
     z.reset();
     // One spare byte tells a stream longer than announced.
-    let mut out = vec![0u8; size + 1];
+    let cap = size + 1;
+    let mut out = vec![0u8; cap.min(64 * 1024)];
     let (mut read, mut written) = (0usize, 0usize);
     loop {
+        if written == out.len() && out.len() < cap {
+            let grown = (out.len() * 2).min(cap);
+            out.resize(grown, 0);
+        }
         let (in0, out0) = (z.total_in(), z.total_out());
         let status = z
             .decompress(&input[read..], &mut out[written..], FlushDecompress::None)
@@ -231,7 +238,7 @@ pub fn verify<S: ObjectStore>(
     store: &S,
 ) -> Result<VerifiedPack, Error> {
     let mut total = 0u64;
-    let (entries, checksum) = parse_entries(pack, limits, &mut total)?;
+    let (mut entries, checksum) = parse_entries(pack, limits, &mut total)?;
     let by_offset: HashMap<u64, usize> = entries
         .iter()
         .enumerate()
@@ -243,13 +250,14 @@ pub fn verify<S: ObjectStore>(
     let mut deltas = 0;
 
     // Bases first.
-    for (i, e) in entries.iter().enumerate() {
+    for (i, e) in entries.iter_mut().enumerate() {
         if let Entry::Base(kind) = e.entry {
             let id = object_id(kind, &e.data, e.offset)?;
             check_object(id, kind, &e.data)?;
             by_id.entry(id).or_insert(i);
             ids[i] = Some(id);
-            resolved[i] = Some((kind, e.data.clone()));
+            // The entry's data is not needed again: move it.
+            resolved[i] = Some((kind, core::mem::take(&mut e.data)));
         } else {
             deltas += 1;
         }

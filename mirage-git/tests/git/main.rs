@@ -5,5 +5,6 @@
 mod common;
 mod interop;
 mod pack;
+mod parsers;
 mod pktline;
 mod scripted;
