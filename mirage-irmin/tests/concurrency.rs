@@ -188,6 +188,26 @@ fn two_processes_on_one_git_directory_lose_nothing() {
     }
 }
 
+/// How many objects `git fsck` finds unreachable (written by an unfinished commit).
+fn unreachable_objects(git_dir: &Path) -> usize {
+    let out = common::git_cmd(
+        git_dir,
+        &[
+            "--git-dir",
+            git_dir.to_str().unwrap(),
+            "fsck",
+            "--unreachable",
+            "--no-reflogs",
+        ],
+    )
+    .output()
+    .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("unreachable "))
+        .count()
+}
+
 #[test]
 fn a_writer_killed_mid_commit_leaves_a_valid_repository() {
     if !have_git("a_writer_killed_mid_commit_leaves_a_valid_repository") {
@@ -197,11 +217,21 @@ fn a_writer_killed_mid_commit_leaves_a_valid_repository() {
     let dir = tmp.path().join("r.git");
     FsBackend::init(&dir, HashKind::Sha1, FsOptions::default()).unwrap();
     let mut all_acked = Vec::new();
-    for (round, stop_after) in [7usize, 23, 41].into_iter().enumerate() {
+    let mut mid_commit_kills = 0;
+    let mut round = 0usize;
+    // At least three kills, and at least one that provably hit a commit
+    // half-way (its objects written, its branch update not yet done).
+    while round < 3 || (mid_commit_kills == 0 && round < 12) {
         let writer = format!("{round}");
+        let stop_after = 5 + (round * 17) % 31;
+        let before = unreachable_objects(&dir);
         let mut child = spawn_writer(&dir, &writer, 1_000_000);
         let acked = acks(&mut child, |n| n >= stop_after);
-        // The child is busy with its next commit: kill it with SIGKILL.
+        // The child is busy with its next commit: kill it with SIGKILL, at a
+        // different moment of that commit each round.
+        std::thread::sleep(std::time::Duration::from_micros(
+            (round as u64 * 397) % 2500,
+        ));
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(acked.len(), stop_after);
@@ -209,6 +239,10 @@ fn a_writer_killed_mid_commit_leaves_a_valid_repository() {
         // git; the next writer (here: the test) removes it.
         let _ = std::fs::remove_file(dir.join("refs/heads/main.lock"));
         fsck(&dir);
+        let after = unreachable_objects(&dir);
+        if after > before {
+            mid_commit_kills += 1;
+        }
         let repo = Repo::new(FsBackend::open(&dir).unwrap(), SystemClock);
         let main = repo.branch("main").unwrap();
         for i in &acked {
@@ -226,7 +260,12 @@ fn a_writer_killed_mid_commit_leaves_a_valid_repository() {
                 "w{w}/{i} lost"
             );
         }
+        round += 1;
     }
+    assert!(
+        mid_commit_kills > 0,
+        "no kill landed inside a commit in {round} rounds"
+    );
     // Collecting afterwards keeps every acknowledged value.
     let repo = Repo::new(FsBackend::open(&dir).unwrap(), SystemClock);
     repo.backend().gc().unwrap();
