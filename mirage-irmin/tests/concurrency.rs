@@ -63,6 +63,24 @@ fn check_all_there<B: Backend>(repo: &Repo<B, SystemClock>, writers: &[&str], co
     );
 }
 
+/// How often the writer changes along the history of `main`: 1 when the
+/// writers ran one after the other, more when their commits interleaved.
+fn writer_switches<B: Backend>(repo: &Repo<B, SystemClock>) -> usize {
+    let mut id = block_on(repo.branch("main").unwrap().head()).unwrap();
+    let mut last = None;
+    let mut switches = 0;
+    while let Some(c) = id {
+        let info = repo.commit(&c).unwrap();
+        let writer = info.message.split_whitespace().nth(1).map(str::to_owned);
+        if last.is_some() && writer != last {
+            switches += 1;
+        }
+        last = writer;
+        id = info.parents.first().copied();
+    }
+    switches
+}
+
 #[test]
 fn two_threads_on_one_memory_backend_lose_nothing() {
     let backend = Arc::new(MemBackend::default());
@@ -76,7 +94,9 @@ fn two_threads_on_one_memory_backend_lose_nothing() {
     for t in threads {
         t.join().unwrap();
     }
-    check_all_there(&Repo::new(backend, SystemClock), &["0", "1"], 200);
+    let repo = Repo::new(backend, SystemClock);
+    check_all_there(&repo, &["0", "1"], 200);
+    assert!(writer_switches(&repo) > 1, "the writers did not overlap");
 }
 
 #[test]
