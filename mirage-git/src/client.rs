@@ -321,7 +321,7 @@ impl<'s, S: Stack> Client<'s, S> {
             for ack in &resp.acks {
                 if !common.contains(ack) {
                     common.push(*ack);
-                    walk.mark_common(*ack);
+                    walk.mark_common(store, *ack)?;
                 }
             }
             if common.len() == before {

@@ -32,7 +32,7 @@ pub mod walk;
 
 pub use client::{Client, Expect, FetchOutcome, FetchRequest, Options, PushOutcome, RefUpdate};
 pub use error::{Error, PackError, ProtocolError, RejectedUpdate};
-pub use gix_hash::ObjectId;
+pub use gix_hash::{ObjectId, oid};
 pub use pack::Limits;
 pub use protocol::v2::RemoteRef;
 pub use store::{MemStore, ObjectKind, ObjectStore};

@@ -13,6 +13,40 @@ pub use gix_object::Kind as ObjectKind;
 
 /// A Git object database: objects by id, written by kind and canonical
 /// bytes (the bytes after the loose header `<kind> <size>\0`).
+///
+/// A store with its own object database implements it by forwarding
+/// (mirage-irmin's `Backend` has `contains_object`, `read_object` and
+/// `write_object` with the same meaning):
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::collections::BTreeMap;
+/// use mirage_git::store::{object_id, HashCollision, ObjectKind, ObjectStore};
+/// use mirage_git::{oid, ObjectId};
+///
+/// #[derive(Default)]
+/// struct Db(RefCell<BTreeMap<ObjectId, (ObjectKind, Vec<u8>)>>);
+///
+/// impl ObjectStore for Db {
+///     type Error = HashCollision;
+///     fn contains(&self, id: &oid) -> Result<bool, HashCollision> {
+///         Ok(self.0.borrow().contains_key(id))
+///     }
+///     fn read(&self, id: &oid) -> Result<Option<(ObjectKind, Vec<u8>)>, HashCollision> {
+///         Ok(self.0.borrow().get(id).cloned())
+///     }
+///     fn write(&self, kind: ObjectKind, data: &[u8]) -> Result<ObjectId, HashCollision> {
+///         let id = object_id(kind, data).ok_or(HashCollision)?;
+///         self.0.borrow_mut().insert(id, (kind, data.to_vec()));
+///         Ok(id)
+///     }
+/// }
+///
+/// let db = Db::default();
+/// let id = db.write(ObjectKind::Blob, b"hello\n").unwrap();
+/// assert_eq!(id.to_string(), "ce013625030ba8dba906f756967f9e9ca394464a");
+/// assert!(db.contains(&id).unwrap());
+/// ```
 pub trait ObjectStore {
     /// Why an operation of the store failed.
     type Error: core::error::Error + Send + Sync + 'static;

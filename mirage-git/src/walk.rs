@@ -75,6 +75,7 @@ fn commit_parents<S: ObjectStore>(
 pub struct HaveWalk {
     queue: VecDeque<ObjectId>,
     seen: HashSet<ObjectId>,
+    common: HashSet<ObjectId>,
 }
 
 impl HaveWalk {
@@ -82,18 +83,35 @@ impl HaveWalk {
     pub fn new(tips: impl IntoIterator<Item = ObjectId>) -> Self {
         let mut seen = HashSet::new();
         let queue = tips.into_iter().filter(|t| seen.insert(*t)).collect();
-        HaveWalk { queue, seen }
+        HaveWalk {
+            queue,
+            seen,
+            common: HashSet::new(),
+        }
     }
 
-    /// Stops walking below `id` (the server has it, so it has its ancestors).
-    pub fn mark_common(&mut self, id: ObjectId) {
-        self.seen.insert(id);
-        self.queue.retain(|q| *q != id);
+    /// Records that the server has `id`, hence all its ancestors: none of
+    /// them is offered again.
+    pub fn mark_common<S: ObjectStore>(&mut self, store: &S, id: ObjectId) -> Result<(), Error> {
+        let mut stack = vec![id];
+        while let Some(c) = stack.pop() {
+            if !self.common.insert(c) {
+                continue;
+            }
+            self.seen.insert(c);
+            if let Some(parents) = commit_parents(store, &c)? {
+                stack.extend(parents.into_iter().filter(|p| !self.common.contains(p)));
+            }
+        }
+        Ok(())
     }
 
     /// The next commit to offer, or `None` when the history is exhausted.
     pub fn next<S: ObjectStore>(&mut self, store: &S) -> Result<Option<ObjectId>, Error> {
         while let Some(id) = self.queue.pop_front() {
+            if self.common.contains(&id) {
+                continue;
+            }
             let Some(parents) = commit_parents(store, &id)? else {
                 continue;
             };
@@ -106,6 +124,32 @@ impl HaveWalk {
         }
         Ok(None)
     }
+}
+
+/// Whether `ancestor` is `descendant` or one of its ancestors (following
+/// parents in `store`; a missing commit ends that line of the walk). This
+/// is the fast-forward check a caller makes before pushing or moving a
+/// branch: an update from `old` to `new` is a fast-forward when
+/// `is_ancestor(store, old, new)`.
+pub fn is_ancestor<S: ObjectStore>(
+    store: &S,
+    ancestor: ObjectId,
+    descendant: ObjectId,
+) -> Result<bool, Error> {
+    let mut seen = HashSet::new();
+    let mut stack = vec![descendant];
+    while let Some(c) = stack.pop() {
+        if c == ancestor {
+            return Ok(true);
+        }
+        if !seen.insert(c) {
+            continue;
+        }
+        if let Some(parents) = commit_parents(store, &c)? {
+            stack.extend(parents);
+        }
+    }
+    Ok(false)
 }
 
 /// All objects reachable from `tips` that are in `store`, stopping at
@@ -254,4 +298,77 @@ pub fn check_connected<S: ObjectStore>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::store::MemStore;
+
+    fn commit(store: &MemStore, parents: &[ObjectId], n: u32) -> ObjectId {
+        let blob = store
+            .write(ObjectKind::Blob, format!("{n}").as_bytes())
+            .unwrap();
+        let mut tree = b"100644 f\0".to_vec();
+        tree.extend_from_slice(blob.as_bytes());
+        let tree = store.write(ObjectKind::Tree, &tree).unwrap();
+        let mut text = format!("tree {tree}\n");
+        for p in parents {
+            text.push_str(&format!("parent {p}\n"));
+        }
+        text.push_str(&format!(
+            "author A <a@b> {n} +0000\ncommitter A <a@b> {n} +0000\n\nc{n}\n"
+        ));
+        store.write(ObjectKind::Commit, text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn test_is_ancestor_and_haves() {
+        let s = MemStore::new();
+        let a = commit(&s, &[], 1);
+        let b = commit(&s, &[a], 2);
+        let c = commit(&s, &[a], 3);
+        let m = commit(&s, &[b, c], 4);
+        assert!(is_ancestor(&s, a, m).unwrap());
+        assert!(is_ancestor(&s, m, m).unwrap());
+        assert!(!is_ancestor(&s, b, c).unwrap());
+        assert!(!is_ancestor(&s, m, a).unwrap());
+
+        let mut walk = HaveWalk::new([m]);
+        assert_eq!(walk.next(&s).unwrap(), Some(m));
+        walk.mark_common(&s, b).unwrap();
+        // b and a are common now: only c is left to offer.
+        assert_eq!(walk.next(&s).unwrap(), Some(c));
+        assert_eq!(walk.next(&s).unwrap(), None);
+    }
+
+    #[test]
+    fn test_objects_to_push_and_connectivity() {
+        let s = MemStore::new();
+        let a = commit(&s, &[], 1);
+        let b = commit(&s, &[a], 2);
+        // The remote has a: b, its tree and blob are new.
+        let ids = objects_to_push(&s, &[b], &[a]).unwrap();
+        assert_eq!(ids.len(), 3);
+        assert_eq!(ids[0], b);
+        // The remote has nothing: everything.
+        assert_eq!(objects_to_push(&s, &[b], &[]).unwrap().len(), 6);
+        let all: HashSet<ObjectId> = s.ids().into_iter().collect();
+        check_connected(&s, &[b], &[], &all).unwrap();
+        // With b shallow, a is not needed.
+        let only_b: HashSet<ObjectId> = objects_to_push(&s, &[b], &[a])
+            .unwrap()
+            .into_iter()
+            .collect();
+        let partial = MemStore::new();
+        for id in &only_b {
+            let (k, d) = s.read(id).unwrap().unwrap();
+            partial.write(k, &d).unwrap();
+        }
+        check_connected(&partial, &[b], &[b], &only_b).unwrap();
+        assert!(matches!(
+            check_connected(&partial, &[b], &[], &only_b),
+            Err(Error::Protocol(crate::error::ProtocolError::Incomplete(id))) if id == a
+        ));
+    }
 }
