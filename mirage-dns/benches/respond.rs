@@ -74,7 +74,7 @@ fn main() {
         let mut cold = Responder::new(
             zones.clone(),
             Options {
-                cache_capacity: 0,
+                memo_bytes: 0,
                 ..Options::default()
             },
         );

@@ -14,15 +14,16 @@ pub struct Options {
     /// The largest UDP response sent, and the size advertised in our OPT
     /// record (1232 avoids IP fragmentation, as DNS Flag Day 2020 advises).
     pub max_udp_payload: u16,
-    /// How many responses are memoised before the memo is cleared.
-    pub cache_capacity: usize,
+    /// How many bytes of memoised responses (and their keys) are kept
+    /// before the memo is cleared; 0 disables the memo.
+    pub memo_bytes: usize,
 }
 
 impl Default for Options {
     fn default() -> Options {
         Options {
             max_udp_payload: 1232,
-            cache_capacity: 65_536,
+            memo_bytes: 8 << 20,
         }
     }
 }
@@ -54,6 +55,8 @@ pub struct Responder {
     current: Arc<ZoneSet>,
     options: Options,
     memo: HashMap<Box<[u8]>, Box<[u8]>>,
+    /// Bytes held by `memo`, keys and values.
+    memo_used: usize,
     key: Vec<u8>,
 }
 
@@ -66,6 +69,7 @@ impl Responder {
             current,
             options,
             memo: HashMap::new(),
+            memo_used: 0,
             key: Vec::with_capacity(260),
         }
     }
@@ -85,6 +89,7 @@ impl Responder {
         }
         if self.zones.refresh(&mut self.current) {
             self.memo.clear();
+            self.memo_used = 0;
         }
         let fast = self.fast_key(query);
         if let Some(f) = &fast {
@@ -104,13 +109,18 @@ impl Responder {
             return false;
         };
         if fast.is_some() && !tc {
-            if self.memo.len() >= self.options.cache_capacity {
+            let size = self.key.len() + out.len();
+            if self.memo_used + size > self.options.memo_bytes {
                 self.memo.clear();
+                self.memo_used = 0;
             }
-            let mut t: Box<[u8]> = out[..].into();
-            t[2] &= !0x01;
-            t[3] &= !0x10;
-            self.memo.insert(self.key[..].into(), t);
+            if size <= self.options.memo_bytes {
+                let mut t: Box<[u8]> = out[..].into();
+                t[2] &= !0x01;
+                t[3] &= !0x10;
+                self.memo.insert(self.key[..].into(), t);
+                self.memo_used += size;
+            }
         }
         true
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use mirage_core::{EntryKind, Key, KeyError, KvError, KvRo};
 
 use super::data::Zone;
-use super::error::{CheckError, ErrorKind, IncludeError, ZoneError};
+use super::error::{CheckError, IncludeError, ZoneError};
 use super::parse::parse_with_includes;
 use crate::wire::{Name, NameError};
 
@@ -26,6 +26,12 @@ pub enum LoadError {
         key: Key,
         /// Why.
         source: KvError,
+    },
+    /// A zone file is not UTF-8 text.
+    #[error("{key} is not UTF-8 text")]
+    NotText {
+        /// The file.
+        key: Key,
     },
     /// A file name is not a valid store key.
     #[error("{name:?} is not a valid file name: {source}")]
@@ -66,14 +72,12 @@ async fn read_text<K: KvRo>(kv: &K, key: &Key) -> Result<Result<String, IncludeE
 /// Loads the zone at `origin` from the master file at `key` in `kv`.
 /// `$INCLUDE` names are keys relative to the directory of `key`.
 pub async fn load_zone<K: KvRo>(kv: &K, key: &Key, origin: &Name) -> Result<Zone, LoadError> {
-    let text = read_text(kv, key).await?.map_err(|reason| ZoneError {
-        file: key.to_string(),
-        line: 0,
-        kind: ErrorKind::Include {
-            file: key.to_string(),
-            reason,
-        },
+    let bytes = kv.get(key).await.map_err(|source| LoadError::Read {
+        key: key.clone(),
+        source,
     })?;
+    let text =
+        String::from_utf8(bytes.to_vec()).map_err(|_| LoadError::NotText { key: key.clone() })?;
     let dir = key.parent();
     let mut files: HashMap<String, Result<String, IncludeError>> = HashMap::new();
     loop {

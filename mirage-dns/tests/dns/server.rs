@@ -428,3 +428,62 @@ fn zone_swap_is_seen_by_the_next_query() {
         Rcode::REFUSED
     );
 }
+
+#[test]
+fn memoised_answers_equal_computed_ones() {
+    use quickcheck::QuickCheck;
+    // Questions drawn from the fixture zones, with varied case, flags and EDNS.
+    fn prop(picks: Vec<(u8, u8, u16, bool, bool)>) -> bool {
+        let names = [
+            "www.example.com.",
+            "WWW.example.COM.",
+            "alias.example.com.",
+            "nope.example.com.",
+            "x.wild.example.com.",
+            "host.sub.example.com.",
+            "x.dname.example.com.",
+            "big.example.com.",
+            "example.net.",
+            "c.ent.example.com.",
+        ];
+        let types = [
+            Type::A,
+            Type::AAAA,
+            Type::TXT,
+            Type::MX,
+            Type::ANY,
+            Type::NS,
+        ];
+        let mut memo = responder();
+        // Without a memo the responder keeps no state between queries.
+        let mut fresh = Responder::new(
+            Zones::new(zone_set()),
+            Options {
+                memo_bytes: 0,
+                ..Options::default()
+            },
+        );
+        for (n, t, size, rd, edns) in picks {
+            let mut q = query(
+                names[n as usize % names.len()],
+                types[t as usize % types.len()],
+                edns.then_some(size),
+            );
+            q.header.id = size;
+            q.header.rd = rd;
+            let mut bytes = Vec::new();
+            q.emit(&mut bytes).unwrap();
+            for transport in [Transport::Udp, Transport::Tcp] {
+                if ask_bytes(&mut memo, &bytes, transport)
+                    != ask_bytes(&mut fresh, &bytes, transport)
+                {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+    QuickCheck::new()
+        .tests(300)
+        .quickcheck(prop as fn(Vec<(u8, u8, u16, bool, bool)>) -> bool);
+}

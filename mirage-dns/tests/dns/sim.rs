@@ -239,3 +239,34 @@ fn zones_load_from_a_kv_store_with_includes() {
     })
     .unwrap();
 }
+
+#[test]
+fn a_missing_or_binary_zone_file_is_a_read_error() {
+    let mut sim = Simulation::new(4);
+    let kv = MemKv::new(sim.clock());
+    sim.block_on(async move {
+        let origin = "example.com.".parse().unwrap();
+        let key = Key::parse("z/example.com.zone").unwrap();
+        let e = mirage_dns::zone::load_zone(&kv, &key, &origin)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                LoadError::Read {
+                    source: mirage_core::KvError::NotFound(_),
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        kv.set(&key, Bytes::from_static(&[0xff, 0xfe]))
+            .await
+            .unwrap();
+        let e = mirage_dns::zone::load_zone(&kv, &key, &origin)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, LoadError::NotText { .. }), "{e}");
+    })
+    .unwrap();
+}
