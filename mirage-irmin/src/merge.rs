@@ -30,6 +30,8 @@ pub enum ConflictReason {
     ModifiedAndRemoved,
     /// One side has a value where the other has a directory.
     ValueAndDirectory,
+    /// Both sides changed the same lines of a text ([`lines`]).
+    OverlappingLines,
     /// A user merge function refused, saying why.
     Refused(String),
 }
@@ -110,6 +112,21 @@ pub fn counter(_: &Key, v: Versions<'_>) -> Result<Option<Vec<u8>>, ConflictReas
     let (b, o, t) = (num(v.base)?, num(v.ours)?, num(v.theirs)?);
     let merged = o.wrapping_add(t).wrapping_sub(b);
     Ok(Some(merged.to_string().into_bytes()))
+}
+
+/// Line-based three-way merge of texts, as `git merge` does for files:
+/// changes to different lines combine; changes to the same lines are a
+/// [`ConflictReason::OverlappingLines`] conflict. A value created on both
+/// sides merges against an empty base; a value removed on one side and
+/// changed on the other is a conflict.
+pub fn lines(_: &Key, v: Versions<'_>) -> Result<Option<Vec<u8>>, ConflictReason> {
+    match (v.ours, v.theirs) {
+        (Some(o), Some(t)) => diffy::merge_bytes(v.base.unwrap_or_default(), o, t)
+            .map(Some)
+            .map_err(|_| ConflictReason::OverlappingLines),
+        (None, None) => Ok(None),
+        _ => Err(ConflictReason::ModifiedAndRemoved),
+    }
 }
 
 impl Merges {

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use futures::executor::block_on;
 use mirage_core::EntryKind;
 use mirage_core::mem::{Simulation, VirtualClock};
-use mirage_irmin::merge::{counter, ours};
+use mirage_irmin::merge::{counter, lines, ours};
 use mirage_irmin::{
     Author, Conflict, ConflictReason, Info, MemBackend, MergeOutcome, Merges, Repo, Store,
     StoreError,
@@ -423,5 +423,64 @@ fn two_cooperative_tasks_committing_lose_nothing() {
         }
         let head = main.head().await.unwrap().unwrap();
         assert_eq!(repo.ancestors(head).unwrap().len(), 100);
+    });
+}
+
+#[test]
+fn text_values_merge_line_by_line() {
+    let (repo, _) = setup();
+    let main = repo.branch("main").unwrap();
+    let zone = key("zones/example.org");
+    block_on(async {
+        main.set(
+            &zone,
+            "$ORIGIN example.org.\nwww A 192.0.2.1\nmail A 192.0.2.2\nftp A 192.0.2.3\n",
+            info("zone"),
+        )
+        .await
+        .unwrap();
+        let other = repo.at_commit(main.head().await.unwrap().unwrap());
+        main.set(
+            &zone,
+            "$ORIGIN example.org.\nwww A 192.0.2.10\nmail A 192.0.2.2\nftp A 192.0.2.3\n",
+            info("www"),
+        )
+        .await
+        .unwrap();
+        other
+            .set(
+                &zone,
+                "$ORIGIN example.org.\nwww A 192.0.2.1\nmail A 192.0.2.2\nftp A 192.0.2.30\n",
+                info("ftp"),
+            )
+            .await
+            .unwrap();
+        let merges = Merges::new().with(key("zones"), lines);
+        let theirs = other.head().await.unwrap().unwrap();
+        main.merge_commit(theirs, &merges, info("merge"))
+            .await
+            .unwrap();
+        assert_eq!(
+            main.get(&zone).await.unwrap(),
+            "$ORIGIN example.org.\nwww A 192.0.2.10\nmail A 192.0.2.2\nftp A 192.0.2.30\n"
+        );
+        // The same line changed on both sides is a conflict.
+        main.set(&zone, "changed here\n", info("a")).await.unwrap();
+        other.set(&zone, "and there\n", info("b")).await.unwrap();
+        let theirs = other.head().await.unwrap().unwrap();
+        let err = main
+            .merge_commit(theirs, &merges, info("merge"))
+            .await
+            .unwrap_err();
+        let StoreError::Conflicts(c) = err else {
+            panic!("{err}")
+        };
+        assert_eq!(
+            c,
+            vec![Conflict {
+                path: zone.clone(),
+                reason: ConflictReason::OverlappingLines
+            }]
+        );
     });
 }
