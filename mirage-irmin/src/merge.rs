@@ -5,6 +5,10 @@
 //! value differently, the [`Merges`] function for that path decides (by
 //! default: equal or conflict). Every conflict is reported with its path and
 //! reason, and nothing is committed while any remains.
+//!
+//! Ready-made merge functions: [`equal_or_conflict`] (the default),
+//! [`ours`], [`theirs`], [`counter`] (decimal counters add up) and
+//! [`lines`] (line-based three-way merge of texts, as git does for files).
 
 use std::collections::{BTreeMap, BTreeSet};
 
