@@ -7,9 +7,10 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use mirage_core::mem::MemKv;
 use mirage_http::{Config, SiteOptions};
 use mirage_unix::{BoxError, Devices};
-use static_site::unikernel::{Options, start};
+use static_site::unikernel::{Options, copy_tree, start};
 
 /// The appliance's own options (the backend adds `--kv`, `--cores`, ...).
 #[derive(Debug, Clone, clap::Args)]
@@ -23,6 +24,10 @@ struct Args {
     /// Never serve precompressed `NAME.gz` siblings.
     #[arg(long)]
     no_gzip_static: bool,
+    /// Copy the whole site into memory at boot and serve it from there
+    /// (changes on disk are then not seen; Last-Modified is the boot time).
+    #[arg(long)]
+    preload: bool,
 }
 
 fn main() -> ExitCode {
@@ -37,7 +42,15 @@ fn main() -> ExitCode {
                 ..SiteOptions::default()
             },
         };
-        start(devices.stack(), site, devices.clock(), options).await?;
+        let clock = devices.clock();
+        if args.preload {
+            let memory = MemKv::new(clock);
+            let n = copy_tree(&site, &memory).await?;
+            log::info!("preloaded {n} files into memory");
+            start(devices.stack(), memory, clock, options).await?;
+        } else {
+            start(devices.stack(), site, clock, options).await?;
+        }
         Ok::<(), BoxError>(())
     })
 }

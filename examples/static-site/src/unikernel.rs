@@ -4,7 +4,7 @@
 
 use core::net::SocketAddr;
 
-use mirage_core::{Clock, KvRo, Stack, StackError};
+use mirage_core::{Clock, EntryKind, Key, KvError, KvRo, KvRw, Stack, StackError};
 use mirage_http::{Config, Server, SiteOptions, StaticSite};
 
 /// What the appliance is told at boot.
@@ -57,4 +57,26 @@ pub async fn start<S: Stack, K: KvRo, C: Clock>(
         .serve_listener(&listener, &clock)
         .await
         .map_err(|source| Error::Serve { addr, source })
+}
+
+/// Copies every value of `from` into `to`, returning how many. Used to
+/// "crunch" a site into memory at boot (as MirageOS's `crunch` does at build
+/// time), so that serving never touches the disk. Names that are not valid
+/// keys are skipped.
+pub async fn copy_tree<A: KvRo, B: KvRw>(from: &A, to: &B) -> Result<usize, KvError> {
+    let mut dirs = vec![Key::root()];
+    let mut copied = 0;
+    while let Some(dir) = dirs.pop() {
+        for (name, kind) in from.list(&dir).await? {
+            let Ok(key) = dir.join(name) else { continue };
+            match kind {
+                EntryKind::Dictionary => dirs.push(key),
+                EntryKind::Value => {
+                    to.set(&key, from.get(&key).await?).await?;
+                    copied += 1;
+                }
+            }
+        }
+    }
+    Ok(copied)
 }

@@ -51,6 +51,11 @@ fn big_text() -> Vec<u8> {
 
 /// Writes the test site and starts the appliance on a free port.
 fn start(name: &str) -> Appliance {
+    start_with(name, &[])
+}
+
+/// Like [`start`], with extra command-line arguments.
+fn start_with(name: &str, extra: &[&str]) -> Appliance {
     let dir = std::env::temp_dir().join(format!("static-site-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("docs")).unwrap();
@@ -78,6 +83,7 @@ fn start(name: &str) -> Appliance {
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
         .args(["--log-level", "warn"])
+        .args(extra)
         .stdout(Stdio::null())
         .spawn()
         .expect("start the appliance");
@@ -321,4 +327,23 @@ fn site_directory_is_the_root() {
     assert!(all.starts_with("HTTP/1.1 400 "), "{all}");
     assert!(!all.contains("secret"));
     assert!(Path::new(&app.dir).join("index.html").exists());
+}
+
+#[test]
+fn preloaded_site_is_served_from_memory() {
+    let app = start_with("preload", &["--preload"]);
+    // Changes on disk after boot are not seen: the site lives in memory.
+    std::fs::write(app.dir.join("index.html"), "changed").unwrap();
+    let mut s = app.connect();
+    s.write_all(b"GET /big.txt HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let all = read_all(&mut s);
+    assert_eq!(
+        all.matches("HTTP/1.1 200 OK").count(),
+        2,
+        "{}",
+        &all[..200.min(all.len())]
+    );
+    assert!(all.contains("Content-Length: 200000"));
+    assert!(all.ends_with("<h1>home</h1>\n"));
 }

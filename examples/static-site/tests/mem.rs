@@ -5,7 +5,7 @@ use core::pin::pin;
 use futures::future::{Either, select};
 use mirage_core::mem::{MemInternet, MemKv, Simulation};
 use mirage_core::{Key, KvRw, Stack, TcpFlow};
-use static_site::unikernel::{Error, Options, start};
+use static_site::unikernel::{Error, Options, copy_tree, start};
 
 fn options(listen: &str) -> Options {
     Options {
@@ -99,4 +99,21 @@ fn a_listen_failure_is_reported() {
     );
     let result = sim.block_on(appliance).unwrap();
     assert!(matches!(result, Err(Error::Listen { .. })), "{result:?}");
+}
+
+#[test]
+fn copy_tree_copies_every_value() {
+    let mut sim = Simulation::new(9);
+    let from = MemKv::new(sim.clock());
+    for path in ["a.html", "d/b.css", "d/e/c.js"] {
+        sim.block_on(from.set(&Key::parse(path).unwrap(), path.into()))
+            .unwrap()
+            .unwrap();
+    }
+    let to = MemKv::default();
+    assert_eq!(sim.block_on(copy_tree(&from, &to)).unwrap().unwrap(), 3);
+    for path in ["a.html", "d/b.css", "d/e/c.js"] {
+        let got = sim.block_on(mirage_core::KvRo::get(&to, &Key::parse(path).unwrap()));
+        assert_eq!(&got.unwrap().unwrap()[..], path.as_bytes());
+    }
 }
