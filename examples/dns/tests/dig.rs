@@ -2,10 +2,13 @@
 //! host socket stack at 127.0.0.1 and asks it questions with `dig`
 //! (Debian package `dnsutils`). Skips, saying so, when `dig` is absent.
 
-use std::net::{Ipv4Addr, UdpSocket};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::net::Ipv4Addr;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use support::{Server, ZoneDir, start_appliance};
 
 const ZONE: &str = r#"$TTL 300
 @        SOA   ns1 hostmaster 2024010101 7200 3600 1209600 60
@@ -34,42 +37,16 @@ fn have_dig() -> bool {
         .is_ok()
 }
 
-/// A port free for both TCP and UDP on 127.0.0.1 (at the moment of asking).
-fn free_port() -> u16 {
-    loop {
-        let tcp = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
-            return port;
-        }
-    }
-}
-
 struct Appliance {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
+    server: Server,
+    _dir: ZoneDir,
 }
 
 impl Appliance {
     fn start() -> Appliance {
-        let dir = std::env::temp_dir().join(format!("mirage-dns-dig-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("example.com.zone"), ZONE).unwrap();
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_dns"))
-            .args([
-                "--address",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--kv",
-            ])
-            .arg(format!("zones=dir-ro:{}", dir.display()))
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("the dns binary starts");
-        let a = Appliance { child, port, dir };
+        let dir = ZoneDir::new("dig", &[("example.com.zone", ZONE)]);
+        let server = start_appliance(dir.path());
+        let port = server.port;
         // Wait until it answers over TCP.
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
@@ -79,7 +56,7 @@ impl Appliance {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        a
+        Appliance { server, _dir: dir }
     }
 
     fn dig(&self, args: &[&str]) -> String {
@@ -87,7 +64,7 @@ impl Appliance {
             .args([
                 "@127.0.0.1",
                 "-p",
-                &self.port.to_string(),
+                &self.server.port.to_string(),
                 "+norec",
                 "+time=3",
                 "+tries=2",
@@ -96,14 +73,6 @@ impl Appliance {
             .output()
             .expect("dig runs");
         String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Appliance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -3,10 +3,14 @@
 //! 127.0.0.1), the same questions asked of both, the answers compared.
 //! Skips, saying so, when `nsd` is absent.
 
+mod support;
+
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use support::{Server, ZoneDir, free_port, start_appliance};
 
 use mirage_dns::wire::{Class, Edns, Message, Question, Record, Type};
 
@@ -85,28 +89,6 @@ const QUESTIONS: &[(&str, Type, Option<u16>)] = &[
     ("www.example.com.", Type::ANY, None),
 ];
 
-fn free_port() -> u16 {
-    loop {
-        let tcp = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn ask(port: u16, name: &str, qtype: Type, edns: Option<u16>) -> Option<Message> {
     exchange(port, name, qtype, Class::IN, edns)
 }
@@ -153,25 +135,6 @@ fn wait_up(port: u16) {
             "server on port {port} never answered"
         );
     }
-}
-
-fn start_ours(dir: &Path) -> Server {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_dns"))
-        .args([
-            "--address",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--log-level",
-            "warn",
-            "--kv",
-        ])
-        .arg(format!("zones=dir-ro:{}", dir.display()))
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("the dns binary starts");
-    Server { child, port }
 }
 
 fn start_nsd(dir: &Path) -> Option<Server> {
@@ -233,12 +196,15 @@ fn answers_match_nsd() {
         println!("SKIP: nsd is not installed (apt-get install nsd)");
         return;
     }
-    let dir: PathBuf = std::env::temp_dir().join(format!("mirage-dns-nsd-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("example.com.zone"), EXAMPLE_COM).unwrap();
-    std::fs::write(dir.join("example.org.zone"), EXAMPLE_ORG).unwrap();
-    let ours = start_ours(&dir);
-    let Some(nsd) = start_nsd(&dir) else {
+    let dir = ZoneDir::new(
+        "nsd",
+        &[
+            ("example.com.zone", EXAMPLE_COM),
+            ("example.org.zone", EXAMPLE_ORG),
+        ],
+    );
+    let ours = start_appliance(dir.path());
+    let Some(nsd) = start_nsd(dir.path()) else {
         println!("SKIP: nsd did not start");
         return;
     };
@@ -267,7 +233,6 @@ fn answers_match_nsd() {
         }
     }
     drop((ours, nsd));
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         differences.is_empty(),
         "{} of {} answers differ:\n{}",
