@@ -192,8 +192,9 @@ pub fn objects_to_push<S: ObjectStore>(
     let mut new_commits = Vec::new();
     let mut boundary = Vec::new();
     let mut seen = HashSet::new();
-    let mut stack: Vec<ObjectId> = tips.to_vec();
-    while let Some(id) = stack.pop() {
+    // (id, reached as a parent)
+    let mut stack: Vec<(ObjectId, bool)> = tips.iter().map(|t| (*t, false)).collect();
+    while let Some((id, as_parent)) = stack.pop() {
         if !seen.insert(id) {
             continue;
         }
@@ -201,19 +202,30 @@ pub fn objects_to_push<S: ObjectStore>(
             boundary.push(id);
             continue;
         }
-        let (kind, data) = read(store, &id)?.ok_or(Error::MissingObject(id))?;
+        let Some((kind, data)) = read(store, &id)? else {
+            // A parent missing locally (a shallow history) must be on the
+            // remote already; if not, the remote refuses the pack.
+            if as_parent {
+                continue;
+            }
+            return Err(Error::MissingObject(id));
+        };
         match kind {
             ObjectKind::Commit => {
                 for (next, is_parent) in links(&id, kind, &data)? {
                     if is_parent {
-                        stack.push(next);
+                        stack.push((next, true));
                     }
                 }
                 new_commits.push(id);
             }
             ObjectKind::Tag => {
                 new_commits.push(id);
-                stack.extend(links(&id, kind, &data)?.into_iter().map(|(t, _)| t));
+                stack.extend(
+                    links(&id, kind, &data)?
+                        .into_iter()
+                        .map(|(t, _)| (t, false)),
+                );
             }
             // A tree or blob tip is sent with its closure below.
             _ => new_commits.push(id),

@@ -290,6 +290,26 @@ fn daemon_shallow_clone() {
         let parent = rev(&repo, "refs/heads/main~1");
         assert!(!store.contains(&parent).unwrap(), "depth 1 has no parent");
         assert!(outcome.objects < all_objects(&repo).len());
+
+        // A commit on top of the shallow history pushes: the missing
+        // parents are the server's.
+        let new = commit_on(&store, Some(main), "from-shallow", "s\n", 1_700_000_000);
+        let pushed = Client::new(&stack)
+            .push(
+                &url,
+                &store,
+                &[RefUpdate {
+                    name: "refs/heads/main".into(),
+                    new: Some(new),
+                    expect: Expect::Value(main),
+                }],
+                &mut |_| {},
+            )
+            .await
+            .unwrap();
+        assert_eq!(pushed.objects_sent, 3);
+        assert_eq!(rev(&repo, "refs/heads/main"), new);
+        git(&repo, &["fsck", "--full"]);
     });
 }
 

@@ -348,3 +348,33 @@ fn refused_connection_is_a_transport_error() {
         "{err:?}"
     );
 }
+
+#[test]
+fn stalled_server_is_cut_off_by_a_timeout() {
+    // A server that accepts and then never answers; the caller bounds the
+    // whole operation with mirage-core's `timeout` on the simulation's
+    // virtual clock.
+    let mut sim = Simulation::new(5);
+    let net = MemInternet::new();
+    let stack = net.host(["10.0.0.1".parse().unwrap()]);
+    let server = net.host(["10.0.0.2".parse().unwrap()]);
+    let listener = sim
+        .block_on(server.tcp_listen("10.0.0.2:9418".parse().unwrap()))
+        .unwrap()
+        .unwrap();
+    sim.spawn(async move {
+        let _flow = listener.accept().await.unwrap();
+        futures::future::pending::<()>().await;
+    });
+    let clock = sim.clock();
+    let store = MemStore::new();
+    let result = sim
+        .block_on(mirage_core::time::timeout(
+            &clock,
+            core::time::Duration::from_secs(30),
+            Client::new(&stack).clone(&url(), &store, &mut |_| {}),
+        ))
+        .unwrap();
+    assert!(result.is_err(), "the deadline passed first");
+    assert!(store.is_empty());
+}
