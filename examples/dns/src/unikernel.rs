@@ -72,7 +72,13 @@ pub async fn start<S: Stack, T: Time, K: KvRo>(
         loop {
             time.sleep(every).await;
             match load_zones(&store, &root).await {
-                Ok(z) if !z.is_empty() => zones.swap(ZoneSet::new(z)),
+                Ok(z) if zones.current().holds(&z) => {}
+                Ok(z) if !z.is_empty() => {
+                    for zone in &z {
+                        log::info!("reloaded {} (serial {})", zone.origin(), zone.soa().serial);
+                    }
+                    zones.swap(ZoneSet::new(z));
+                }
                 Ok(_) => log::warn!("reload found no zone files; keeping the old zones"),
                 Err(e) => log::warn!("reload failed, keeping the old zones: {e}"),
             }

@@ -115,6 +115,18 @@ impl ZoneSet {
         self.zones.is_empty()
     }
 
+    /// Whether this set holds exactly `zones` (same origins, same records),
+    /// so a reload that changed nothing need not disturb the memo.
+    pub fn holds(&self, zones: &[Zone]) -> bool {
+        zones.len() == self.zones.len()
+            && zones.iter().all(|z| {
+                let key = z.origin().as_wire().to_ascii_lowercase();
+                self.zones
+                    .get(&key[..])
+                    .is_some_and(|have| have.zone() == z)
+            })
+    }
+
     /// The zone whose origin is the longest suffix of `name`.
     pub fn find(&self, name: &Name) -> Option<&IndexedZone> {
         let lower = name.as_wire().to_ascii_lowercase();

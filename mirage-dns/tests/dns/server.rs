@@ -487,3 +487,22 @@ fn memoised_answers_equal_computed_ones() {
         .tests(300)
         .quickcheck(prop as fn(Vec<(u8, u8, u16, bool, bool)>) -> bool);
 }
+
+#[test]
+fn zone_set_knows_whether_it_holds_given_zones() {
+    let set = zone_set();
+    let same = [
+        zone("example.org.", EXAMPLE_ORG),
+        zone("example.com.", EXAMPLE_COM),
+    ];
+    assert!(set.holds(&same));
+    assert!(!set.holds(&same[..1]));
+    let changed = [
+        zone("example.org.", EXAMPLE_ORG),
+        zone(
+            "example.com.",
+            &EXAMPLE_COM.replace("192.0.2.80", "192.0.2.8"),
+        ),
+    ];
+    assert!(!set.holds(&changed));
+}
