@@ -205,43 +205,48 @@ impl DirKv {
     }
 
     /// The host path of `key`, after checking that no symbolic link on the
-    /// way leads outside the root.
+    /// way leads outside the root. Each existing component below the root
+    /// is looked at (`lstat`); only symbolic links are resolved.
     fn checked_path(&self, key: &Key) -> Result<PathBuf, KvError> {
         let path = self.path(key)?;
-        // The deepest part of the path that exists, resolved.
-        let mut probe: &Path = &path;
-        loop {
-            match fs::canonicalize(probe) {
-                Ok(real) => {
-                    if real.starts_with(&self.canonical) {
-                        return Ok(path);
+        let mut prefix = self.root.clone();
+        for seg in key.segments() {
+            prefix.push(seg);
+            match fs::symlink_metadata(&prefix) {
+                Ok(m) if m.file_type().is_symlink() => match fs::canonicalize(&prefix) {
+                    Ok(real) if real.starts_with(&self.canonical) => {}
+                    Ok(_) => {
+                        return Err(KvError::storage(DirKvError::OutsideRoot(key.clone())));
                     }
-                    return Err(KvError::storage(DirKvError::OutsideRoot(key.clone())));
-                }
-                Err(e) if is_missing(&e) || e.raw_os_error() == Some(libc::ELOOP) => {
-                    if e.raw_os_error() == Some(libc::ELOOP) {
-                        return Err(io_err(probe, e));
-                    }
-                    match probe.parent() {
-                        Some(parent) if probe != self.root => probe = parent,
-                        _ => return Ok(path),
-                    }
-                }
-                Err(e) => return Err(io_err(probe, e)),
+                    // A dangling link: nothing is there.
+                    Err(e) if is_missing(&e) => return Ok(path),
+                    Err(e) => return Err(io_err(&prefix, e)),
+                },
+                Ok(_) => {}
+                Err(e) if is_missing(&e) => return Ok(path),
+                Err(e) => return Err(io_err(&prefix, e)),
             }
         }
+        Ok(path)
     }
 
     /// What is at `key`: a regular file is a value, a directory a dictionary.
     fn kind(&self, key: &Key) -> Result<Option<EntryKind>, KvError> {
+        Ok(self.locate(key)?.1)
+    }
+
+    /// The checked host path of `key` and what is there (nothing, for a
+    /// key in the reserved directory).
+    fn locate(&self, key: &Key) -> Result<(PathBuf, Option<EntryKind>), KvError> {
         if key.is_root() {
-            return Ok(Some(EntryKind::Dictionary));
+            return Ok((self.root.clone(), Some(EntryKind::Dictionary)));
         }
         if is_reserved(key) {
-            return Ok(None);
+            return Ok((self.root.join(RESERVED), None));
         }
         let path = self.checked_path(key)?;
-        kind_at(&path)
+        let kind = kind_at(&path)?;
+        Ok((path, kind))
     }
 
     fn writable(&self) -> Result<(), KvError> {

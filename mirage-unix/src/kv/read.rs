@@ -1,6 +1,7 @@
 //! Reading: the [`KvRo`] half of [`DirKv`].
 
 use std::fs;
+use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -63,20 +64,36 @@ impl DirKv {
 
     /// The host path of the dictionary `key`, or why it is not one.
     pub(super) fn dictionary_path(&self, key: &Key) -> Result<PathBuf, KvError> {
-        match self.kind(key)? {
-            None => Err(KvError::NotFound(key.clone())),
-            Some(EntryKind::Value) => Err(KvError::DictionaryExpected(key.clone())),
-            Some(EntryKind::Dictionary) => self.checked_path(key),
+        match self.locate(key)? {
+            (_, None) => Err(KvError::NotFound(key.clone())),
+            (_, Some(EntryKind::Value)) => Err(KvError::DictionaryExpected(key.clone())),
+            (path, Some(EntryKind::Dictionary)) => Ok(path),
         }
     }
 
-    /// The host path of the value `key`, or why it is not one.
-    pub(super) fn value_path(&self, key: &Key) -> Result<PathBuf, KvError> {
-        match self.kind(key)? {
-            None => Err(KvError::NotFound(key.clone())),
-            Some(EntryKind::Dictionary) => Err(KvError::ValueExpected(key.clone())),
-            Some(EntryKind::Value) => self.checked_path(key),
+    /// The value `key` opened for reading, with its length, or why it is
+    /// not one.
+    fn open_value(&self, key: &Key) -> Result<(fs::File, u64, PathBuf), KvError> {
+        if key.is_root() {
+            return Err(KvError::ValueExpected(key.clone()));
         }
+        if super::is_reserved(key) {
+            return Err(KvError::NotFound(key.clone()));
+        }
+        let path = self.checked_path(key)?;
+        let file = match fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if is_missing(&e) => return Err(KvError::NotFound(key.clone())),
+            Err(e) => return Err(io_err(&path, e)),
+        };
+        let meta = file.metadata().map_err(|e| io_err(&path, e))?;
+        if meta.is_dir() {
+            return Err(KvError::ValueExpected(key.clone()));
+        }
+        if !meta.is_file() {
+            return Err(KvError::NotFound(key.clone()));
+        }
+        Ok((file, meta.len(), path))
     }
 
     /// The latest modification time in the tree at `path`.
@@ -118,22 +135,14 @@ impl KvRo for DirKv {
     }
 
     async fn get(&self, key: &Key) -> Result<Bytes, KvError> {
-        let path = self.value_path(key)?;
-        match fs::read(&path) {
-            Ok(data) => Ok(Bytes::from(data)),
-            Err(e) if is_missing(&e) => Err(KvError::NotFound(key.clone())),
-            Err(e) => Err(io_err(&path, e)),
-        }
+        let (mut file, len, path) = self.open_value(key)?;
+        let mut data = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.read_to_end(&mut data).map_err(|e| io_err(&path, e))?;
+        Ok(Bytes::from(data))
     }
 
     async fn get_partial(&self, key: &Key, offset: u64, length: usize) -> Result<Bytes, KvError> {
-        let path = self.value_path(key)?;
-        let file = match fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if is_missing(&e) => return Err(KvError::NotFound(key.clone())),
-            Err(e) => return Err(io_err(&path, e)),
-        };
-        let len = file.metadata().map_err(|e| io_err(&path, e))?.len();
+        let (file, len, path) = self.open_value(key)?;
         if offset >= len {
             return Ok(Bytes::new());
         }
@@ -164,28 +173,23 @@ impl KvRo for DirKv {
     }
 
     async fn last_modified(&self, key: &Key) -> Result<PosixTime, KvError> {
-        let kind = self
-            .kind(key)?
-            .ok_or_else(|| KvError::NotFound(key.clone()))?;
-        let path = self.checked_path(key)?;
-        Ok(posix(self.newest(&path, kind)?))
+        match self.locate(key)? {
+            (path, Some(kind)) => Ok(posix(self.newest(&path, kind)?)),
+            (_, None) => Err(KvError::NotFound(key.clone())),
+        }
     }
 
     async fn digest(&self, key: &Key) -> Result<Digest, KvError> {
-        let kind = self
-            .kind(key)?
-            .ok_or_else(|| KvError::NotFound(key.clone()))?;
-        let path = self.checked_path(key)?;
-        let d = digest::of(self, &path, kind)?;
-        Ok(Digest::new(&d).expect("32 bytes fit"))
+        match self.locate(key)? {
+            (path, Some(kind)) => {
+                let d = digest::of(self, &path, kind)?;
+                Ok(Digest::new(&d).expect("32 bytes fit"))
+            }
+            (_, None) => Err(KvError::NotFound(key.clone())),
+        }
     }
 
     async fn size(&self, key: &Key) -> Result<u64, KvError> {
-        let path = self.value_path(key)?;
-        match fs::metadata(&path) {
-            Ok(m) => Ok(m.len()),
-            Err(e) if is_missing(&e) => Err(KvError::NotFound(key.clone())),
-            Err(e) => Err(io_err(&path, e)),
-        }
+        Ok(self.open_value(key)?.1)
     }
 }
