@@ -59,3 +59,44 @@ fn larger_sectors_and_bad_paths() {
         Err(FileBlockError::NotAFile(_))
     ));
 }
+
+/// Detaches a loop device however the test ends.
+struct Loop(String);
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("losetup")
+            .args(["-d", &self.0])
+            .output();
+    }
+}
+
+#[test]
+fn file_block_on_a_block_device() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("SKIP: needs root for a loop device");
+        return;
+    }
+    let f = image(2048, 0);
+    let out = match std::process::Command::new("losetup")
+        .args(["-f", "--show"])
+        .arg(f.path())
+        .output()
+    {
+        Ok(o) if o.status.success() => o,
+        Ok(o) => {
+            let why = String::from_utf8_lossy(&o.stderr);
+            println!("SKIP: losetup cannot attach a loop device here: {why}");
+            return;
+        }
+        Err(_) => {
+            println!("SKIP: `losetup` (util-linux) is not installed");
+            return;
+        }
+    };
+    let dev = Loop(String::from_utf8(out.stdout).unwrap().trim().to_owned());
+    let block = FileBlock::open(&dev.0, true).unwrap();
+    assert_eq!(block.info().sectors, 2048, "the size of {}", dev.0);
+    block_on(conformance::block(&block));
+}
