@@ -75,6 +75,16 @@ fn failures_become_messages() {
         Ok::<(), BoxError>(())
     });
     assert!(matches!(r, Err(RunError::Failed(m)) if m.contains("unknown kind")));
+    let r = try_run_from(
+        ["app", "--ipv4", "10.0.0.2/24"],
+        |_: Devices<NoArgs>| async { Ok::<(), BoxError>(()) },
+    );
+    assert!(matches!(r, Err(RunError::Failed(m)) if m.contains("only to --net tap")));
+    let r = try_run_from(
+        ["app", "--net", "tap:t0", "--ipv4-gateway", "10.0.0.1"],
+        |_: Devices<NoArgs>| async { Ok::<(), BoxError>(()) },
+    );
+    assert!(matches!(r, Err(RunError::Failed(m)) if m.contains("needs --ipv4")));
     let r = try_run_from(["app", "--bogus"], |_: Devices<NoArgs>| async {
         Ok::<(), BoxError>(())
     });
