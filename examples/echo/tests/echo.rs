@@ -30,17 +30,20 @@ impl Appliance {
         Appliance(child)
     }
 
-    /// Sends SIGTERM and waits for a clean exit.
-    fn stop(mut self) -> std::process::ExitStatus {
+    /// Sends `signal` and waits for the appliance to exit.
+    fn stop(mut self, signal: i32) -> std::process::ExitStatus {
         let pid = i32::try_from(self.0.id()).unwrap();
         // SAFETY: kill(2) with a valid signal number has no memory effects.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(status) = self.0.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "the appliance ignored SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "the appliance ignored the signal"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -104,7 +107,7 @@ fn echoes_tcp_and_udp_then_stops_on_sigterm() {
     let big: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
     tcp_round_trip(addr, &big);
     udp_round_trip(addr, b"datagram");
-    assert!(app.stop().success(), "SIGTERM is a clean stop");
+    assert!(app.stop(libc::SIGTERM).success(), "SIGTERM is a clean stop");
 }
 
 #[test]
@@ -116,7 +119,7 @@ fn several_cores_share_the_port() {
         tcp_round_trip(addr, &[i; 100]);
         udp_round_trip(addr, &[i; 10]);
     }
-    assert!(app.stop().success());
+    assert!(app.stop(libc::SIGINT).success(), "Ctrl-C is a clean stop");
 }
 
 #[test]
