@@ -42,12 +42,6 @@ impl<'b> Writer<'b> {
         &self.buf[self.start..]
     }
 
-    /// Cuts the message back to `len` bytes, forgetting names written after it.
-    pub fn truncate(&mut self, len: usize) {
-        self.buf.truncate(self.start + len);
-        self.names.retain(|&o| (o as usize) < len);
-    }
-
     /// Appends one byte.
     pub fn u8(&mut self, v: u8) {
         self.buf.push(v);

@@ -301,7 +301,6 @@ pub fn parse_rdata(rtype: Type, tokens: &[Token], origin: &Name) -> Result<RData
             }
         }
         Type::LOC => RData::Loc(parse_loc(&mut f)?),
-        Type::NULL => return Err(ErrorKind::NoPresentationForm(rtype)),
         _ => return Err(ErrorKind::NoPresentationForm(rtype)),
     };
     f.done()?;
