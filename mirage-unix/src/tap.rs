@@ -55,6 +55,10 @@ pub enum TapError {
     /// with other flags, such as a TUN device).
     #[error("interface {0} exists and is not a TAP device")]
     NotTap(String),
+    /// [`Tap::open`] was called outside a tokio runtime, whose reactor
+    /// must watch the device.
+    #[error("a TAP device must be opened inside a tokio runtime")]
+    NoRuntime,
     /// Another host failure.
     #[error("TAP device {name}: {source}")]
     Io {
@@ -89,6 +93,9 @@ impl Tap {
     pub fn open(name: &str) -> Result<Tap, TapError> {
         if !valid_ifname(name) {
             return Err(TapError::BadName(name.to_owned()));
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(TapError::NoRuntime);
         }
         let io_err = |source: io::Error| TapError::Io {
             name: name.to_owned(),

@@ -230,7 +230,8 @@ fn a_missing_device_is_created_and_vanishes_with_its_last_user() {
 }
 
 #[test]
-fn bad_names_are_refused() {
+fn bad_names_and_a_missing_runtime_are_refused() {
+    assert!(matches!(Tap::open("tap0"), Err(TapError::NoRuntime)));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
