@@ -14,6 +14,9 @@ pub struct Options {
     /// The largest UDP response sent, and the size advertised in our OPT
     /// record (1232 avoids IP fragmentation, as DNS Flag Day 2020 advises).
     pub max_udp_payload: u16,
+    /// How many responses are memoised before the memo is cleared; 0
+    /// disables the memo.
+    pub cache_capacity: usize,
     /// How many bytes of memoised responses (and their keys) are kept
     /// before the memo is cleared; 0 disables the memo.
     pub memo_bytes: usize,
@@ -23,6 +26,7 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             max_udp_payload: 1232,
+            cache_capacity: 65_536,
             memo_bytes: 8 << 20,
         }
     }
@@ -110,11 +114,13 @@ impl Responder {
         };
         if fast.is_some() && !tc {
             let size = self.key.len() + out.len();
-            if self.memo_used + size > self.options.memo_bytes {
+            if self.memo_used + size > self.options.memo_bytes
+                || self.memo.len() >= self.options.cache_capacity
+            {
                 self.memo.clear();
                 self.memo_used = 0;
             }
-            if size <= self.options.memo_bytes {
+            if size <= self.options.memo_bytes && self.options.cache_capacity > 0 {
                 let mut t: Box<[u8]> = out[..].into();
                 t[2] &= !0x01;
                 t[3] &= !0x10;
