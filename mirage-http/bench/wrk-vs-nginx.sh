@@ -13,6 +13,7 @@ SECS=${SECS:-10}
 RUNS=${RUNS:-3}
 OURS_PORT=${OURS_PORT:-18080}
 NGINX_PORT=${NGINX_PORT:-18081}
+MEM_PORT=${MEM_PORT:-18082}
 for tool in wrk nginx taskset; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 0; }
 done
@@ -55,11 +56,17 @@ taskset -c 1 "$bin" --kv "site=dir-ro:$work/site" --listen "127.0.0.1:$OURS_PORT
     --log-level warn 2>"$work/ours.log" &
 ours=$!
 pids+=("$ours")
+# The same appliance with the site preloaded into memory (--preload): the
+# HTTP server alone, without the directory store's per-request file lookups.
+taskset -c 1 "$bin" --kv "site=dir-ro:$work/site" --listen "127.0.0.1:$MEM_PORT" \
+    --log-level warn --preload 2>"$work/mem.log" &
+mem=$!
+pids+=("$mem")
 taskset -c 1 nginx -c "$work/nginx.conf" &
 nginx=$!
 pids+=("$nginx")
 
-for port in "$OURS_PORT" "$NGINX_PORT"; do
+for port in "$OURS_PORT" "$MEM_PORT" "$NGINX_PORT"; do
     for _ in $(seq 100); do
         curl -sf -o /dev/null "http://127.0.0.1:$port/1k.html" && break
         sleep 0.1
@@ -89,16 +96,23 @@ measure() { # name pid port file -> lines "rps per_cpu_second"
     done
 }
 
-for file in 1k.html 100k.html; do
-    o=$(measure ours "$ours" "$OURS_PORT" "$file")
-    n=$(measure nginx "$nginx_worker" "$NGINX_PORT" "$file")
+report() { # label file results-of-ours results-of-nginx
+    local label=$1 file=$2 o=$3 n=$4 o_rps n_rps o_cpu n_cpu
     o_rps=$(cut -d' ' -f1 <<<"$o" | median)
     n_rps=$(cut -d' ' -f1 <<<"$n" | median)
     o_cpu=$(cut -d' ' -f2 <<<"$o" | median)
     n_cpu=$(cut -d' ' -f2 <<<"$n" | median)
-    echo "$file: ours $o_rps req/s (runs $(cut -d' ' -f1 <<<"$o" | spread)), $o_cpu req per server CPU-s"
-    echo "$file: nginx $n_rps req/s (runs $(cut -d' ' -f1 <<<"$n" | spread)), $n_cpu req per server CPU-s"
-    awk -v a="$o_rps" -v b="$n_rps" -v c="$o_cpu" -v d="$n_cpu" -v f="$file" \
-        'BEGIN {printf "%s: ours / nginx = %.2f (req/s), %.2f (req per server CPU-s)\n", f, a / b, c / d}'
+    echo "$file: $label $o_rps req/s (runs $(cut -d' ' -f1 <<<"$o" | spread)), $o_cpu req per server CPU-s"
+    awk -v a="$o_rps" -v b="$n_rps" -v c="$o_cpu" -v d="$n_cpu" -v f="$file" -v l="$label" \
+        'BEGIN {printf "%s: %s / nginx = %.2f (req/s), %.2f (req per server CPU-s)\n", f, l, a / b, c / d}'
+}
+
+for file in 1k.html 100k.html; do
+    o=$(measure ours "$ours" "$OURS_PORT" "$file")
+    m=$(measure mem "$mem" "$MEM_PORT" "$file")
+    n=$(measure nginx "$nginx_worker" "$NGINX_PORT" "$file")
+    echo "$file: nginx $(cut -d' ' -f1 <<<"$n" | median) req/s (runs $(cut -d' ' -f1 <<<"$n" | spread)), $(cut -d' ' -f2 <<<"$n" | median) req per server CPU-s"
+    report "ours (directory)" "$file" "$o" "$n"
+    report "ours (--preload)" "$file" "$m" "$n"
 done
-echo "peak RSS: ours $(awk '/VmHWM/ {print $2, $3}' "/proc/$ours/status"), nginx worker $(awk '/VmHWM/ {print $2, $3}' "/proc/$nginx_worker/status")"
+echo "peak RSS: ours $(awk '/VmHWM/ {print $2, $3}' "/proc/$ours/status"), ours --preload $(awk '/VmHWM/ {print $2, $3}' "/proc/$mem/status"), nginx worker $(awk '/VmHWM/ {print $2, $3}' "/proc/$nginx_worker/status")"
