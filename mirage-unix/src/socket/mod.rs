@@ -83,12 +83,24 @@ impl SocketStack {
     }
 }
 
+/// Sockets register with the current tokio reactor; outside a runtime that
+/// is an error rather than tokio's panic.
+fn in_runtime() -> Result<(), StackError> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(_) => Ok(()),
+        Err(_) => Err(StackError::Io(Box::new(std::io::Error::other(
+            "SocketStack is used outside a tokio runtime",
+        )))),
+    }
+}
+
 impl Stack for SocketStack {
     type TcpFlow = SocketTcpFlow;
     type TcpListener = SocketTcpListener;
     type UdpSocket = SocketUdpSocket;
 
     async fn tcp_listen(&self, addr: SocketAddr) -> Result<SocketTcpListener, StackError> {
+        in_runtime()?;
         let err = |e| to_stack_error(e, addr);
         let socket = self
             .bound_socket(addr, Type::STREAM, Protocol::TCP)
@@ -99,6 +111,7 @@ impl Stack for SocketStack {
     }
 
     async fn tcp_connect(&self, addr: SocketAddr) -> Result<SocketTcpFlow, StackError> {
+        in_runtime()?;
         let stream = tokio::net::TcpStream::connect(addr)
             .await
             .map_err(|e| to_stack_error(e, addr))?;
@@ -106,6 +119,7 @@ impl Stack for SocketStack {
     }
 
     async fn udp_bind(&self, addr: SocketAddr) -> Result<SocketUdpSocket, StackError> {
+        in_runtime()?;
         let err = |e| to_stack_error(e, addr);
         let socket = self
             .bound_socket(addr, Type::DGRAM, Protocol::UDP)

@@ -82,3 +82,12 @@ fn flows_have_nodelay_and_map_errors() {
         ));
     });
 }
+
+#[test]
+fn outside_a_runtime_is_an_error() {
+    let s = SocketStack::new();
+    let r = futures::executor::block_on(s.tcp_listen("127.0.0.1:0".parse().unwrap()));
+    assert!(matches!(r, Err(StackError::Io(_))));
+    let r = futures::executor::block_on(s.udp_bind("127.0.0.1:0".parse().unwrap()));
+    assert!(matches!(r, Err(StackError::Io(_))));
+}
