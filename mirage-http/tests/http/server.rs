@@ -398,3 +398,54 @@ fn connections_are_served_concurrently() {
         assert_eq!(resp.header("x-target"), Some("/slow"));
     });
 }
+
+#[test]
+fn slow_readers_are_dropped_after_the_send_timeout() {
+    let config = Config {
+        send_timeout: Duration::from_secs(3),
+        ..Config::default()
+    };
+    let streamer = Streamer {
+        chunks: 64,
+        size: 16 * 1024,
+        known_len: true,
+    };
+    run(streamer, config, |host, clock| async move {
+        let mut flow = host.tcp_connect(server_addr()).await.unwrap();
+        flow.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .unwrap();
+        // Read nothing for a while: the pipe fills and the server waits.
+        let start = clock.now();
+        clock.sleep(Duration::from_secs(10)).await;
+        let mut got = 0usize;
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = flow.read(&mut buf).await {
+            got += n;
+        }
+        // The response was cut short: the server gave up on us.
+        assert!(got < 64 * 16 * 1024, "{got}");
+        assert!(clock.now() - start >= Duration::from_secs(10));
+    });
+}
+
+#[test]
+fn connections_close_after_the_request_limit() {
+    let config = Config {
+        max_requests_per_connection: 3,
+        ..Config::default()
+    };
+    run(Echo, config, |host, _| async move {
+        let mut flow = host.tcp_connect(server_addr()).await.unwrap();
+        let mut r = Reader::new();
+        for i in 1..=3 {
+            flow.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+                .await
+                .unwrap();
+            let resp = r.response(&mut flow, false).await.unwrap();
+            let expected = if i == 3 { Some("close") } else { None };
+            assert_eq!(resp.header("connection"), expected, "request {i}");
+        }
+        assert!(r.closed(&mut flow).await);
+    });
+}
