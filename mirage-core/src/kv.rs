@@ -168,6 +168,8 @@ pub trait KvRw: KvRo {
 
     /// Writes `data` into the value at `key` from `offset`, extending it with
     /// zero bytes if `offset` is past its end; creates the value if missing.
+    /// Unlike [`KvRw::set`], a crash during the call may leave the value
+    /// partly written, unless the implementation documents otherwise.
     async fn set_partial(&self, key: &Key, offset: u64, data: &[u8]) -> Result<(), KvError>;
 
     /// Removes the value or dictionary (recursively) at `key`. Removing a

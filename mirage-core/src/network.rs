@@ -148,7 +148,10 @@ pub trait Network {
     /// transmit queue is full.
     fn transmit(&mut self, cx: &mut Context<'_>) -> Option<Self::TxToken<'_>>;
 
-    /// The link state; the task is woken when it changes.
+    /// The link state; the task is woken when it changes, where the device
+    /// can tell. A device that cannot be notified of changes (a TAP device)
+    /// registers no wake-up, so callers that care re-check it from time to
+    /// time.
     fn link_state(&mut self, cx: &mut Context<'_>) -> LinkState;
 
     /// MTU and burst size.

@@ -8,6 +8,10 @@ use crate::stack::{Stack, StackError, TcpFlow, TcpListener, UdpSocket};
 /// itself (e.g. 127.0.0.1 for host sockets): listen on port 0, connect,
 /// echo 200 KiB both ways concurrently, half-close, refused connections,
 /// address-in-use, and UDP datagrams with their sender addresses.
+///
+/// A backend that shares ports between instances (`SO_REUSEPORT`) must run
+/// this in its exclusive mode, where a second bind fails with
+/// [`StackError::AddrInUse`].
 pub async fn stack<S: Stack + ?Sized>(s: &S, ip: IpAddr) {
     // TCP.
     let listener = s
