@@ -1,0 +1,189 @@
+//! TCP throughput into our stack over a TAP device, against the Linux
+//! kernel's own stack doing the same job over a veth pair, printed as a
+//! ratio.
+//!
+//! Both runs: a Linux `nc` in a network namespace sends 256 MiB of zeros
+//! to a sink that discards them. The receiver is mirage-net on a TAP
+//! device (this process, release build), or Linux's `nc -l` in a second
+//! namespace at the far end of a veth pair. Needs root, `ip` and OpenBSD
+//! `nc`; prints `SKIP: <reason>` otherwise.
+//!
+//! Run with `cargo bench -p mirage-net --bench tap_throughput`.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mirage_core::{Stack as _, TcpFlow as _, TcpListener as _};
+use mirage_net::{Config, Ipv6Config, Stack, TcpOptions};
+use mirage_unix::{OsRandom, SystemClock, Tap};
+
+const MIB: usize = 256;
+
+fn unsupported() -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("needs root for TAP devices and network namespaces".into());
+    }
+    if !std::path::Path::new("/dev/net/tun").exists() {
+        return Some("/dev/net/tun is missing".into());
+    }
+    for (tool, arg) in [("ip", "-V"), ("nc", "-h")] {
+        let ok = Command::new(tool)
+            .arg(arg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok();
+        if !ok {
+            return Some(format!("`{tool}` is not installed"));
+        }
+    }
+    None
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Deletes namespaces and links when dropped.
+struct Cleanup {
+    namespaces: Vec<String>,
+    links: Vec<String>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for ns in &self.namespaces {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+        for l in &self.links {
+            let _ = Command::new("ip").args(["link", "del", l]).output();
+        }
+    }
+}
+
+/// Sends `MIB` MiB from namespace `ns` to `addr:9`; returns the time taken.
+fn send_from(ns: &str, addr: &str) -> Duration {
+    let script = format!("head -c {}M /dev/zero | nc -N {addr} 9", MIB);
+    let start = Instant::now();
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "sh", "-c", &script])
+        .output()
+        .expect("run the sender");
+    let took = start.elapsed();
+    assert!(
+        out.status.success(),
+        "sender failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    took
+}
+
+/// mirage-net receiving over TAP.
+fn ours(id: u32) -> (Duration, usize) {
+    let ns = format!("mnb-tap-{id}");
+    let dev = format!("mnbt{id}");
+    let _cleanup = Cleanup {
+        namespaces: vec![ns.clone()],
+        links: vec![dev.clone()],
+    };
+    ip(&["tuntap", "add", "dev", &dev, "mode", "tap"]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tokio::task::LocalSet::new().block_on(&rt, async {
+        let tap = Tap::open(&dev).expect("attach to the TAP device");
+        ip(&["netns", "add", &ns]);
+        ip(&["link", "set", &dev, "netns", &ns]);
+        ip(&["-n", &ns, "addr", "add", "10.215.0.1/24", "dev", &dev]);
+        ip(&["-n", &ns, "link", "set", &dev, "up"]);
+        let tcp = TcpOptions {
+            rx_buffer: 1024 * 1024,
+            tx_buffer: 64 * 1024,
+            ..TcpOptions::default()
+        };
+        let config = Config::ipv4_static("10.215.0.2".parse().unwrap(), 24, None)
+            .with_ipv6(Ipv6Config::None)
+            .with_tcp(tcp);
+        let random = OsRandom::new().expect("OS random source");
+        let (stack, runner) = Stack::new(tap, SystemClock::new(), random, config).unwrap();
+        tokio::task::spawn_local(runner.run());
+        let listener = stack
+            .tcp_listen("0.0.0.0:9".parse().unwrap())
+            .await
+            .unwrap();
+        let sink = tokio::task::spawn_local(async move {
+            let mut f = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 256 * 1024];
+            let mut total = 0;
+            loop {
+                match f.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => total += n,
+                }
+            }
+            total
+        });
+        let ns2 = ns.clone();
+        let took = tokio::task::spawn_blocking(move || send_from(&ns2, "10.215.0.2"))
+            .await
+            .unwrap();
+        let total = sink.await.unwrap();
+        (took, total)
+    })
+}
+
+/// Linux receiving over a veth pair.
+fn linux(id: u32) -> Duration {
+    let (a, b) = (format!("mnb-la-{id}"), format!("mnb-lb-{id}"));
+    let _cleanup = Cleanup {
+        namespaces: vec![a.clone(), b.clone()],
+        links: vec![],
+    };
+    ip(&["netns", "add", &a]);
+    ip(&["netns", "add", &b]);
+    ip(&[
+        "-n", &a, "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", &b,
+    ]);
+    ip(&["-n", &a, "addr", "add", "10.216.0.1/24", "dev", "va"]);
+    ip(&["-n", &b, "addr", "add", "10.216.0.2/24", "dev", "vb"]);
+    ip(&["-n", &a, "link", "set", "va", "up"]);
+    ip(&["-n", &b, "link", "set", "vb", "up"]);
+    let mut sink = Command::new("ip")
+        .args(["netns", "exec", &b, "nc", "-l", "10.216.0.2", "9"])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the Linux sink");
+    std::thread::sleep(Duration::from_millis(300));
+    let took = send_from(&a, "10.216.0.2");
+    let _ = sink.wait();
+    took
+}
+
+fn main() {
+    if let Some(why) = unsupported() {
+        println!("SKIP: {why}");
+        return;
+    }
+    let id = std::process::id() % 100_000;
+    let (t_ours, total) = ours(id);
+    assert_eq!(total, MIB * 1024 * 1024, "every byte arrived");
+    let t_linux = linux(id);
+    let mbps = |d: Duration| (MIB * 8 * 1024 * 1024) as f64 / d.as_secs_f64() / 1e6;
+    println!(
+        "tcp receive {MIB} MiB: mirage-net over TAP {:.0} Mbit/s ({:.2} s), \
+         Linux over veth {:.0} Mbit/s ({:.2} s); ratio mirage-net/Linux = {:.3}",
+        mbps(t_ours),
+        t_ours.as_secs_f64(),
+        mbps(t_linux),
+        t_linux.as_secs_f64(),
+        t_linux.as_secs_f64() / t_ours.as_secs_f64()
+    );
+}
