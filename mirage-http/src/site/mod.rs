@@ -132,8 +132,19 @@ impl<K: KvRo> StaticSite<K> {
         let Ok(key) = Key::from_segments(path.segments.iter().cloned()) else {
             return Response::error(400);
         };
-        match self.kv.exists(&key).await {
-            Ok(Some(EntryKind::Dictionary)) if !path.trailing_slash => {
+        // One store call for the common case, a file: its size. Only when
+        // that fails for another reason than "missing" is the kind asked.
+        let kind = match self.kv.size(&key).await {
+            Ok(size) => Ok(Some((EntryKind::Value, Some(size)))),
+            Err(KvError::NotFound(_)) => Ok(None),
+            Err(_) => self
+                .kv
+                .exists(&key)
+                .await
+                .map(|kind| kind.map(|k| (k, None))),
+        };
+        match kind {
+            Ok(Some((EntryKind::Dictionary, _))) if !path.trailing_slash => {
                 let mut location = path.to_url();
                 location.push('/');
                 if let Some(q) = req.query() {
@@ -142,18 +153,27 @@ impl<K: KvRo> StaticSite<K> {
                 }
                 Response::error(301).with_header("location", location)
             }
-            Ok(Some(EntryKind::Dictionary)) => {
+            Ok(Some((EntryKind::Dictionary, _))) => {
                 let Ok(index) = key.join(self.options.index.as_str()) else {
                     return self.not_found(reader, req).await;
                 };
-                match self.kv.exists(&index).await {
-                    Ok(Some(EntryKind::Value)) => self.serve(reader, req, &index).await,
-                    Ok(_) => self.not_found(reader, req).await,
+                match self.kv.size(&index).await {
+                    Ok(size) => self.serve(reader, req, &index, size).await,
+                    Err(KvError::NotFound(_) | KvError::ValueExpected(_)) => {
+                        self.not_found(reader, req).await
+                    }
                     Err(e) => self.failed(&index, e),
                 }
             }
-            Ok(Some(EntryKind::Value)) if !path.trailing_slash => {
-                self.serve(reader, req, &key).await
+            Ok(Some((EntryKind::Value, size))) if !path.trailing_slash => {
+                let size = match size {
+                    Some(size) => size,
+                    None => match self.kv.size(&key).await {
+                        Ok(size) => size,
+                        Err(e) => return self.failed(&key, e),
+                    },
+                };
+                self.serve(reader, req, &key, size).await
             }
             Ok(_) => self.not_found(reader, req).await,
             Err(e) => self.failed(&key, e),
@@ -166,24 +186,27 @@ impl<K: KvRo> StaticSite<K> {
         reader: R,
         req: &RequestHead,
         key: &Key,
+        size: u64,
     ) -> Response<'a> {
         let name = key.basename().unwrap_or("");
         let mut chosen = key.clone();
+        let mut size = size;
         let mut gzip = false;
         let mut vary = false;
         if self.options.gzip_static {
             if let Ok(gz) = key.parent().join(format!("{name}.gz")) {
-                if let Ok(Some(EntryKind::Value)) = self.kv.exists(&gz).await {
+                // Its size tells both that the sibling is a file and how big.
+                if let Ok(gz_size) = self.kv.size(&gz).await {
                     vary = true;
                     if accepts_gzip(&req.headers) {
                         chosen = gz;
+                        size = gz_size;
                         gzip = true;
                     }
                 }
             }
         }
         let meta = async {
-            let size = self.kv.size(&chosen).await?;
             let modified = self.kv.last_modified(&chosen).await?;
             let digest = self.digest(&chosen, size, modified).await?;
             Ok::<_, KvError>((size, digest, modified))
