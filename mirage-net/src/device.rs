@@ -145,3 +145,25 @@ impl<T: mirage_core::TxToken> phy::TxToken for TxAdapter<'_, T> {
         self.inner.consume(len, f)
     }
 }
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn instants_round_trip_at_microsecond_resolution() {
+        for nanos in [0, 999, 1_000, 1_234_567_000, u64::MAX / 2] {
+            let t = mirage_core::Instant::from_nanos(nanos);
+            assert_eq!(from_smol(to_smol(t)).as_nanos(), nanos / 1_000 * 1_000);
+        }
+        // Negative smoltcp times (never produced, but representable) clamp.
+        assert_eq!(
+            from_smol(smoltcp::time::Instant::from_micros(-5)),
+            mirage_core::Instant::ZERO
+        );
+        assert_eq!(
+            duration_to_smol(core::time::Duration::from_millis(1500)).total_millis(),
+            1500
+        );
+    }
+}

@@ -569,3 +569,44 @@ impl mirage_core::Stack for Stack {
         UdpSocket::bind(self, addr)
     }
 }
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn link_local_is_eui64_with_the_local_bit_flipped() {
+        let mac = MacAddress([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
+        assert_eq!(
+            link_local(mac),
+            "fe80::5054:ff:fe12:3456".parse::<Ipv6Addr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn static_addresses_are_checked() {
+        let ok = StaticIpv4 {
+            address: Ipv4Addr::new(192, 0, 2, 1),
+            prefix_len: 24,
+            gateway: None,
+        };
+        assert!(check_v4(&ok).is_ok());
+        let bcast = StaticIpv4 {
+            address: Ipv4Addr::BROADCAST,
+            ..ok
+        };
+        assert!(matches!(check_v4(&bcast), Err(ConfigError::BadAddress(_))));
+        let v6 = StaticIpv6 {
+            address: "ff02::1".parse().unwrap(),
+            prefix_len: 129,
+            gateway: None,
+        };
+        assert!(matches!(
+            check_v6(&v6),
+            Err(ConfigError::PrefixTooLong {
+                prefix_len: 129,
+                ..
+            })
+        ));
+    }
+}

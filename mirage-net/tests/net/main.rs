@@ -5,5 +5,6 @@ mod config;
 mod determinism;
 mod dhcp;
 mod harness;
+mod icmp;
 mod tcp;
 mod udp;
