@@ -7,7 +7,6 @@
 //! safe without git's grace periods. Packs are written without deltas.
 
 use std::collections::HashSet;
-use std::io::Write as _;
 use std::sync::atomic::AtomicBool;
 
 use gix_hash::ObjectId;
@@ -145,11 +144,7 @@ impl FsBackend {
             pack_header(raw.kind)
                 .write_to(raw.data.len() as u64, &mut pack)
                 .map_err(BackendError::Encode)?;
-            let mut z =
-                gix_zlib::stream::deflate::Write::new(Vec::new(), gix_zlib::Compression::DEFAULT);
-            z.write_all(&raw.data).map_err(BackendError::Encode)?;
-            z.flush().map_err(BackendError::Encode)?;
-            pack.extend_from_slice(&z.into_inner());
+            pack.extend_from_slice(&loose::deflate(&raw.data, gix_zlib::Compression::DEFAULT)?);
         }
         let mut hasher = gix_hash::hasher(self.hash);
         hasher.update(&pack);

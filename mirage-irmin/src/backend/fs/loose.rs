@@ -89,14 +89,54 @@ pub fn decode(
 
 /// Compresses an object into loose format (zlib level 1, as git does).
 pub fn encode(kind: ObjectKind, data: &[u8]) -> Result<Vec<u8>, BackendError> {
-    let raw = loose_bytes(kind, data);
-    let mut w = gix_zlib::stream::deflate::Write::new(
-        Vec::with_capacity(raw.len() / 2 + 64),
-        gix_zlib::Compression::BEST_SPEED,
-    );
-    w.write_all(&raw).map_err(BackendError::Encode)?;
-    w.flush().map_err(BackendError::Encode)?;
-    Ok(w.into_inner())
+    deflate(&loose_bytes(kind, data), gix_zlib::Compression::BEST_SPEED)
+}
+
+std::thread_local! {
+    /// One compressor per thread and level: setting one up allocates a few
+    /// hundred kilobytes, far more than compressing a small object costs.
+    static COMPRESSORS: std::cell::RefCell<Vec<(i32, Compress)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+use gix_zlib::stream::deflate::{Compress, FlushCompress};
+
+/// A complete zlib stream of `raw` at `level`.
+pub fn deflate(raw: &[u8], level: gix_zlib::Compression) -> Result<Vec<u8>, BackendError> {
+    COMPRESSORS.with(|cell| {
+        let mut compressors = cell.borrow_mut();
+        let index = match compressors.iter().position(|(l, _)| *l == level.level()) {
+            Some(i) => i,
+            None => {
+                compressors.push((level.level(), Compress::new(level)));
+                compressors.len() - 1
+            }
+        };
+        let compressor = &mut compressors[index].1;
+        compressor.reset();
+        let mut out = Vec::with_capacity(raw.len() / 2 + 64);
+        let mut chunk = vec![0u8; (raw.len() + 64).clamp(256, 64 << 10)];
+        let mut input = raw;
+        loop {
+            let (in_before, out_before) = (compressor.total_in(), compressor.total_out());
+            let status = compressor
+                .compress(input, &mut chunk, FlushCompress::Finish)
+                .map_err(|e| BackendError::Encode(std::io::Error::other(e)))?;
+            let produced = (compressor.total_out() - out_before) as usize;
+            out.extend_from_slice(&chunk[..produced]);
+            input = &input[(compressor.total_in() - in_before) as usize..];
+            match status {
+                gix_zlib::Status::StreamEnd => return Ok(out),
+                // More output space is needed, or more input is to be eaten.
+                gix_zlib::Status::Ok | gix_zlib::Status::BufError => {
+                    if produced == 0 && compressor.total_in() == in_before {
+                        return Err(BackendError::Encode(std::io::Error::other(
+                            "zlib made no progress",
+                        )));
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// Writes the loose object `id` unless it exists, through a temporary file
@@ -181,6 +221,12 @@ mod test {
             let z = encode(ObjectKind::Blob, &data).unwrap();
             let raw = decode(&z, Path::new("x"), &id, u64::MAX).unwrap();
             raw.kind == ObjectKind::Blob && raw.data == data
+        }
+        fn deflate_matches_the_streaming_writer(data: Vec<u8>) -> bool {
+            let mut w = gix_zlib::stream::deflate::Write::new(Vec::new(), gix_zlib::Compression::BEST_SPEED);
+            w.write_all(&data).unwrap();
+            w.flush().unwrap();
+            deflate(&data, gix_zlib::Compression::BEST_SPEED).unwrap() == w.into_inner()
         }
         fn decode_never_panics(data: Vec<u8>) -> bool {
             let id = ObjectId::null(gix_hash::Kind::Sha1);
