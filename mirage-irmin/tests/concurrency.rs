@@ -21,6 +21,7 @@ use mirage_irmin::{Backend, FsBackend, FsOptions, HashKind, MemBackend, Repo};
 const ENV_REPO: &str = "MIRAGE_IRMIN_TEST_REPO";
 const ENV_WRITER: &str = "MIRAGE_IRMIN_TEST_WRITER";
 const ENV_COUNT: &str = "MIRAGE_IRMIN_TEST_COUNT";
+const ENV_START: &str = "MIRAGE_IRMIN_TEST_START";
 
 /// Commits `count` values `w<writer>/<i>` to `main`, one commit each.
 fn write_loop<B: Backend>(
@@ -84,11 +85,15 @@ fn writer_switches<B: Backend>(repo: &Repo<B, SystemClock>) -> usize {
 #[test]
 fn two_threads_on_one_memory_backend_lose_nothing() {
     let backend = Arc::new(MemBackend::default());
+    let start = Arc::new(std::sync::Barrier::new(2));
     let threads: Vec<_> = ["0", "1"]
         .into_iter()
         .map(|w| {
-            let backend = backend.clone();
-            std::thread::spawn(move || write_loop(&Repo::new(backend, SystemClock), w, 200, |_| {}))
+            let (backend, start) = (backend.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                write_loop(&Repo::new(backend, SystemClock), w, 200, |_| {})
+            })
         })
         .collect();
     for t in threads {
@@ -132,7 +137,21 @@ fn two_threads_on_one_git_directory_lose_nothing() {
 }
 
 fn spawn_writer(dir: &Path, writer: &str, count: usize) -> std::process::Child {
+    spawn_writer_after(dir, writer, count, None)
+}
+
+/// A writer process that waits for the file `start` to exist before writing.
+fn spawn_writer_after(
+    dir: &Path,
+    writer: &str,
+    count: usize,
+    start: Option<&Path>,
+) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
+        .env(
+            ENV_START,
+            start.map(|p| p.as_os_str().to_owned()).unwrap_or_default(),
+        )
         .args([
             "writer_process",
             "--exact",
@@ -161,6 +180,11 @@ fn writer_process() {
         println!("SKIP: writer_process only runs as a child of the concurrency tests");
         return;
     };
+    if let Some(start) = std::env::var_os(ENV_START).filter(|s| !s.is_empty()) {
+        while !Path::new(&start).exists() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
     let repo = Repo::new(FsBackend::open(&dir).unwrap(), SystemClock);
     write_loop(&repo, &writer, count.parse().unwrap(), |i| {
         use std::io::Write;
