@@ -363,3 +363,51 @@ fn dropped_listener_frees_sockets() {
     drop(l);
     assert_eq!(a.socket_count(), before);
 }
+
+/// Window scaling is in effect: over a 100 ms round trip, 5 MB moves far
+/// faster than the 64 KiB-per-round-trip an unscaled window allows (which
+/// would take at least 7.6 s of virtual time).
+///
+/// Congestion control is off here to measure the window alone: the virtual
+/// cable has no serialisation delay, so a whole window arrives at once and
+/// earns one cumulative ACK, and smoltcp's Reno grows by at most one MSS
+/// per ACK, so its slow start would be linear on this link.
+#[test]
+fn window_scaling_fills_a_long_pipe() {
+    let link = LinkConfig {
+        delay: Duration::from_millis(50),
+        ..LinkConfig::default()
+    };
+    let tcp = TcpOptions {
+        rx_buffer: 1024 * 1024,
+        tx_buffer: 1024 * 1024,
+        congestion: mirage_net::CongestionControl::None,
+        ..TcpOptions::default()
+    };
+    let mut p = pair(11, link, tcp);
+    let addr = SocketAddr::V4(SocketAddrV4::new(A4, 9001));
+    let listener = p.sim.block_on(p.a.tcp_listen(addr)).unwrap().unwrap();
+    let sink = p.sim.spawn(async move {
+        let mut flow = listener.accept().await.unwrap();
+        read_to_end(&mut flow).await.unwrap().len()
+    });
+    let b = p.b.clone();
+    let clock = p.sim.clock();
+    let (start, end) = p
+        .sim
+        .block_on(async move {
+            let mut flow = b.tcp_connect(addr).await.unwrap();
+            let start = clock.now();
+            flow.write_all(&payload(11, 5_000_000)).await.unwrap();
+            flow.close().await.unwrap();
+            (start, clock.now())
+        })
+        .unwrap();
+    assert_eq!(p.sim.block_on(sink).unwrap(), 5_000_000);
+    let secs = (end - start).as_secs_f64();
+    println!("5 MB over a 100 ms RTT: {secs:.2} virtual s");
+    assert!(
+        secs < 4.0,
+        "took {secs:.2} virtual s: is the window scaled?"
+    );
+}
