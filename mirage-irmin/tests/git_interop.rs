@@ -808,3 +808,42 @@ fn damaged_packs_and_objects_are_errors_not_panics() {
         Err(mirage_irmin::BackendError::Pack { .. })
     ));
 }
+
+#[test]
+fn objects_borrowed_through_alternates_are_read() {
+    if !have_git("objects_borrowed_through_alternates_are_read") {
+        return;
+    }
+    let tmp = TempDir::new("alternates");
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    git(&src, &["init", "-q", "-b", "main"]);
+    std::fs::write(src.join("shared.txt"), "borrowed\n").unwrap();
+    commit_all(&src, "in src", 1);
+    git(&src, &["gc", "-q"]);
+    let dst = tmp.path().join("dst");
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "--shared",
+            src.to_str().unwrap(),
+            dst.to_str().unwrap(),
+        ],
+    );
+    assert!(dst.join(".git/objects/info/alternates").is_file());
+    let repo: FsRepo = Repo::new(FsBackend::open(&dst).unwrap(), SystemClock);
+    let main = repo.branch("main").unwrap();
+    assert_eq!(
+        block_on(main.get(&key("shared.txt"))).unwrap(),
+        "borrowed\n"
+    );
+    // Our commits go into the borrowing repository only; git accepts it.
+    block_on(main.set(&key("own.txt"), "own\n", repo.info("own"))).unwrap();
+    repo.backend().gc().unwrap();
+    fsck(&dst.join(".git"));
+    let src_count = git(&src, &["count-objects", "-v"]);
+    assert!(src_count.contains("count: 0"), "{src_count}");
+    assert_eq!(git(&dst, &["show", "main:own.txt"]), "own\n");
+}

@@ -6,6 +6,8 @@
 //! - references: loose files and `packed-refs`; updates are compare-and-swap
 //!   under `<ref>.lock`, like git's own.
 //! - [`FsBackend::gc`] packs loose objects into one pack with an index.
+//! - `objects/info/alternates`: objects of other repositories are read
+//!   (never written or collected), as after `git clone --shared`.
 //!
 //! All I/O is synchronous `std::fs`; the async store API calls it inline,
 //! which blocks the executor for the duration of a small file operation.
@@ -91,6 +93,49 @@ pub struct FsBackend {
     refs: refs::RefStore,
     packs: Mutex<pack::PackSet>,
     cache: Mutex<cache::ObjectCache>,
+    /// Object directories of other repositories this one borrows from
+    /// (`objects/info/alternates`), read only.
+    alternates: Vec<Alternate>,
+}
+
+/// Another repository's object directory, listed in `objects/info/alternates`.
+#[derive(Debug)]
+struct Alternate {
+    objects_dir: PathBuf,
+    packs: Mutex<pack::PackSet>,
+}
+
+/// Git follows alternates of alternates this deep.
+const MAX_ALTERNATE_DEPTH: usize = 5;
+
+/// The object directories named by `objects/info/alternates`, recursively
+/// (paths relative to the naming objects directory), without duplicates.
+fn read_alternates(objects_dir: &Path) -> Result<Vec<PathBuf>, BackendError> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    let mut todo = vec![(objects_dir.to_owned(), 0)];
+    while let Some((dir, depth)) = todo.pop() {
+        let file = dir.join("info/alternates");
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_err("read", &file, e)),
+        };
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            let alt = dir.join(line);
+            let alt = alt.canonicalize().unwrap_or(alt);
+            if alt.is_dir() && alt != objects_dir && !out.contains(&alt) {
+                if depth + 1 < MAX_ALTERNATE_DEPTH {
+                    todo.push((alt.clone(), depth + 1));
+                }
+                out.push(alt);
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn config_object_format(config: &str) -> Option<String> {
@@ -183,7 +228,15 @@ impl FsBackend {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => gix_hash::Kind::Sha1,
             Err(e) => return Err(io_err("read", &config_path, e)),
         };
+        let alternates = read_alternates(&git_dir.join("objects"))?
+            .into_iter()
+            .map(|objects_dir| Alternate {
+                objects_dir,
+                packs: Mutex::new(pack::PackSet::default()),
+            })
+            .collect();
         Ok(FsBackend {
+            alternates,
             objects_dir: git_dir.join("objects"),
             refs: refs::RefStore {
                 git_dir: git_dir.clone(),
@@ -234,7 +287,20 @@ impl FsBackend {
         if let Some(obj) = self.read_packed(id, true)? {
             return Ok(Some(obj));
         }
-        loose::read(&self.objects_dir, id, self.options.max_object_size)
+        if let Some(obj) = loose::read(&self.objects_dir, id, self.options.max_object_size)? {
+            return Ok(Some(obj));
+        }
+        for alt in &self.alternates {
+            if let Some(obj) = loose::read(&alt.objects_dir, id, self.options.max_object_size)? {
+                return Ok(Some(obj));
+            }
+            let mut packs = alt.packs.lock().unwrap_or_else(PoisonError::into_inner);
+            packs.refresh(&alt.objects_dir.join("pack"), self.hash)?;
+            if let Some(obj) = packs.read(id)? {
+                return Ok(Some(obj));
+            }
+        }
+        Ok(None)
     }
 
     fn read_packed(&self, id: &oid, refresh: bool) -> Result<Option<RawObject>, BackendError> {
@@ -266,9 +332,24 @@ impl Backend for FsBackend {
         if loose::path_of(&self.objects_dir, id).exists() || self.packs().contains(id) {
             return Ok(true);
         }
-        let mut packs = self.packs();
-        packs.refresh(&self.pack_dir(), self.hash)?;
-        Ok(packs.contains(id) || loose::path_of(&self.objects_dir, id).exists())
+        {
+            let mut packs = self.packs();
+            packs.refresh(&self.pack_dir(), self.hash)?;
+            if packs.contains(id) || loose::path_of(&self.objects_dir, id).exists() {
+                return Ok(true);
+            }
+        }
+        for alt in &self.alternates {
+            if loose::path_of(&alt.objects_dir, id).exists() {
+                return Ok(true);
+            }
+            let mut packs = alt.packs.lock().unwrap_or_else(PoisonError::into_inner);
+            packs.refresh(&alt.objects_dir.join("pack"), self.hash)?;
+            if packs.contains(id) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn write_object(&self, kind: ObjectKind, data: &[u8]) -> Result<ObjectId, BackendError> {
