@@ -261,6 +261,12 @@ fn linux_reaches_our_stack_over_tap() {
         assert!(c.frames_rx >= 10 && c.frames_tx >= 10, "{c:?}");
         assert!(c.tcp_accepted >= 3, "{c:?}");
         println!("counters after the Linux peer test: {c:?}");
+        // Idle, the runner sleeps on its timers: a busy loop would poll
+        // hundreds of thousands of times a second.
+        let before = stack.counters().polls;
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let idle = stack.counters().polls - before;
+        assert!(idle < 200, "{idle} polls in an idle second");
     });
     drop(rt);
     drop(guard);

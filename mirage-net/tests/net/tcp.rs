@@ -411,3 +411,31 @@ fn window_scaling_fills_a_long_pipe() {
         "took {secs:.2} virtual s: is the window scaled?"
     );
 }
+
+/// An idle stack sleeps: with a listener and an idle connection (keep-alive
+/// every 75 s), ten virtual minutes cost a handful of runner polls, not a
+/// busy loop.
+#[test]
+fn idle_stack_sleeps_between_timers() {
+    let mut p = pair(12, LinkConfig::default(), TcpOptions::default());
+    let addr = SocketAddr::V4(SocketAddrV4::new(A4, 2000));
+    let listener = p.sim.block_on(p.a.tcp_listen(addr)).unwrap().unwrap();
+    let b = p.b.clone();
+    let (client, server) = p
+        .sim
+        .block_on(async move {
+            let c = b.tcp_connect(addr).await.unwrap();
+            (c, listener.accept().await.unwrap())
+        })
+        .unwrap();
+    p.sim.run_for(Duration::from_secs(1)).unwrap();
+    let before = (p.a.counters().polls, p.b.counters().polls);
+    p.sim.run_for(Duration::from_secs(600)).unwrap();
+    let after = (p.a.counters().polls, p.b.counters().polls);
+    let polls = (after.0 - before.0, after.1 - before.1);
+    println!("runner polls in 10 idle minutes: {polls:?}");
+    assert!(polls.0 < 100 && polls.1 < 100, "{polls:?}");
+    assert!(polls.0 > 0, "keep-alives still run");
+    assert_eq!(client.state(), mirage_net::TcpState::Established);
+    drop((client, server));
+}
