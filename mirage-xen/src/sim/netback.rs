@@ -15,7 +15,11 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::future::poll_fn;
-use core::task::{Poll, Waker};
+use core::task::{Context, Poll, Waker};
+
+use mirage_core::network::{
+    Capabilities, LinkState, MacAddress, Network, NetworkCounters, RxToken, TxToken,
+};
 
 use super::host::SimHost;
 use super::{GrantMapping, SimDomain};
@@ -44,6 +48,7 @@ struct Shared {
     closed: bool,
     tx_errors: u64,
     dropped_to_guest: u64,
+    space_waker: Option<Waker>,
 }
 
 /// The test's handle on a simulated netback.
@@ -128,6 +133,127 @@ impl Netback {
     /// Transmit requests answered with an error.
     pub fn tx_errors(&self) -> u64 {
         self.shared.borrow().tx_errors
+    }
+
+    /// The host side of the vif as a [`Network`]: what the guest sends is
+    /// received here, what is sent here reaches the guest. Attach a second
+    /// stack to it to talk to the guest over the simulated bridge. (Use
+    /// either this or [`Netback::recv`], not both.)
+    pub fn port(&self, mac: MacAddress) -> NetbackPort {
+        NetbackPort {
+            nb: self.clone(),
+            mac,
+            counters: NetworkCounters::default(),
+        }
+    }
+}
+
+/// The host side of a simulated vif, as a [`Network`].
+pub struct NetbackPort {
+    nb: Netback,
+    mac: MacAddress,
+    counters: NetworkCounters,
+}
+
+impl core::fmt::Debug for NetbackPort {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "NetbackPort({})", self.mac)
+    }
+}
+
+/// A frame the guest sent.
+pub struct PortRx {
+    frame: Vec<u8>,
+}
+
+impl RxToken for PortRx {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(mut self, f: F) -> R {
+        f(&mut self.frame)
+    }
+}
+
+/// Room to send a frame to the guest.
+pub struct PortTx<'a> {
+    nb: &'a Netback,
+    counters: &'a mut NetworkCounters,
+}
+
+impl TxToken for PortTx<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut frame = alloc::vec![0u8; len];
+        let r = f(&mut frame);
+        if len > PAGE_SIZE {
+            self.counters.tx_dropped += 1;
+        } else {
+            self.counters.tx_packets += 1;
+            self.counters.tx_bytes += len as u64;
+            self.nb.send(frame);
+        }
+        r
+    }
+}
+
+impl Network for NetbackPort {
+    type RxToken<'a> = PortRx;
+    type TxToken<'a> = PortTx<'a>;
+
+    fn receive(&mut self, cx: &mut Context<'_>) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let frame = {
+            let mut s = self.nb.shared.borrow_mut();
+            if s.to_guest.len() >= TO_GUEST_QUEUE {
+                s.space_waker = Some(cx.waker().clone());
+                return None;
+            }
+            match s.from_guest.pop_front() {
+                Some(f) => f,
+                None => {
+                    s.test_waker = Some(cx.waker().clone());
+                    return None;
+                }
+            }
+        };
+        self.counters.rx_packets += 1;
+        self.counters.rx_bytes += frame.len() as u64;
+        Some((
+            PortRx { frame },
+            PortTx {
+                nb: &self.nb,
+                counters: &mut self.counters,
+            },
+        ))
+    }
+
+    fn transmit(&mut self, cx: &mut Context<'_>) -> Option<Self::TxToken<'_>> {
+        let mut s = self.nb.shared.borrow_mut();
+        if s.to_guest.len() >= TO_GUEST_QUEUE {
+            s.space_waker = Some(cx.waker().clone());
+            return None;
+        }
+        drop(s);
+        Some(PortTx {
+            nb: &self.nb,
+            counters: &mut self.counters,
+        })
+    }
+
+    fn link_state(&mut self, _cx: &mut Context<'_>) -> LinkState {
+        if self.nb.is_closed() {
+            LinkState::Down
+        } else {
+            LinkState::Up
+        }
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::with_mtu(1500)
+    }
+
+    fn mac_address(&self) -> MacAddress {
+        self.mac
+    }
+
+    fn counters(&self) -> NetworkCounters {
+        self.counters
     }
 }
 

@@ -4,6 +4,7 @@ mod blkfront;
 mod console;
 mod evtchn;
 mod netfront;
+mod stack;
 mod xenstore;
 
 use mirage_core::mem::Simulation;
