@@ -36,7 +36,7 @@ mod tcp;
 mod udp;
 mod zoneset;
 
-pub use lookup::{Answer, MAX_CHAIN, resolve};
+pub use lookup::{Answer, MAX_CHAIN, resolve, resolve_with};
 pub use respond::{Options, Responder, Transport};
 pub use serve::{ServeError, ServeOptions, serve};
 pub use tcp::{TcpOptions, serve_tcp};

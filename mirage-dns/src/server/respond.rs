@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::lookup::resolve;
+use super::lookup::resolve_with;
 use super::zoneset::{ZoneSet, Zones};
 use crate::wire::{CLASSIC_UDP_SIZE, Class, Edns, Header, Message, Opcode, Rcode, Reply, Type};
 
@@ -267,7 +267,12 @@ impl Responder {
                 Type::AXFR | Type::IXFR => Rcode::REFUSED,
                 Type(253) | Type(254) => Rcode::NOTIMP,
                 _ if q.qclass != Class::IN => Rcode::REFUSED,
-                _ => match resolve(&self.current, &q.name, q.qtype) {
+                _ => match resolve_with(
+                    &self.current,
+                    &q.name,
+                    q.qtype,
+                    msg.edns.as_ref().is_some_and(|e| e.dnssec_ok),
+                ) {
                     None => Rcode::REFUSED,
                     Some(a) => {
                         resp.header.aa = a.aa;

@@ -38,6 +38,8 @@ pub struct IndexedZone {
     zone: Zone,
     apex: Box<[u8]>,
     nodes: HashMap<Box<[u8]>, Node>,
+    /// Owners of NSEC records, in canonical order (empty for an unsigned zone).
+    nsec_owners: Vec<Name>,
 }
 
 impl IndexedZone {
@@ -64,7 +66,33 @@ impl IndexedZone {
                 nodes.entry(anc.to_ascii_lowercase().into()).or_default();
             }
         }
-        IndexedZone { zone, apex, nodes }
+        // The zone's records are in canonical order already.
+        let mut nsec_owners: Vec<Name> = zone
+            .records()
+            .iter()
+            .filter(|r| r.rtype() == Type::NSEC)
+            .map(|r| r.name.clone())
+            .collect();
+        nsec_owners.dedup();
+        IndexedZone {
+            zone,
+            apex,
+            nodes,
+            nsec_owners,
+        }
+    }
+
+    /// Whether the zone carries an NSEC chain, so it can answer with DNSSEC proofs.
+    pub fn is_signed(&self) -> bool {
+        !self.nsec_owners.is_empty()
+    }
+
+    /// The NSEC owner that precedes `name` in canonical order (or equals
+    /// it), wrapping to the last one: the NSEC that covers `name`.
+    pub fn nsec_predecessor(&self, name: &Name) -> Option<&Name> {
+        let i = self.nsec_owners.partition_point(|o| o <= name);
+        let i = if i == 0 { self.nsec_owners.len() } else { i };
+        self.nsec_owners.get(i.checked_sub(1)?)
     }
 
     /// The zone itself.

@@ -506,3 +506,143 @@ fn zone_set_knows_whether_it_holds_given_zones() {
     ];
     assert!(!set.holds(&changed));
 }
+
+/// A zone with an NSEC chain and (dummy) signatures: what the server
+/// selects is checked here; that real signatures validate is checked with
+/// `delv` in examples/dns/tests/dnssec.rs.
+const SIGNED: &str = r#"
+$ORIGIN example.com.
+$TTL 300
+@        SOA   ns1 hm 1 7200 3600 1209600 60
+@        NS    ns1
+@        RRSIG SOA 15 2 300 20300101000000 20200101000000 1 example.com. AAAA
+@        RRSIG NS 15 2 300 20300101000000 20200101000000 1 example.com. AAAA
+@     60 NSEC  a.b.ent.example.com. NS SOA RRSIG NSEC
+@     60 RRSIG NSEC 15 2 60 20300101000000 20200101000000 1 example.com. AAAA
+a.b.ent  A     192.0.2.3
+a.b.ent  RRSIG A 15 5 300 20300101000000 20200101000000 1 example.com. AAAA
+a.b.ent 60 NSEC ns1.example.com. A RRSIG NSEC
+a.b.ent 60 RRSIG NSEC 15 5 60 20300101000000 20200101000000 1 example.com. AAAA
+ns1      A     192.0.2.53
+ns1      RRSIG A 15 3 300 20300101000000 20200101000000 1 example.com. AAAA
+ns1   60 NSEC  *.wild.example.com. A RRSIG NSEC
+ns1   60 RRSIG NSEC 15 3 60 20300101000000 20200101000000 1 example.com. AAAA
+*.wild   A     192.0.2.99
+*.wild   RRSIG A 15 3 300 20300101000000 20200101000000 1 example.com. AAAA
+*.wild 60 NSEC www.example.com. A RRSIG NSEC
+*.wild 60 RRSIG NSEC 15 4 60 20300101000000 20200101000000 1 example.com. AAAA
+www      A     192.0.2.80
+www      RRSIG A 15 3 300 20300101000000 20200101000000 1 example.com. AAAA
+www   60 NSEC  example.com. A RRSIG NSEC
+www   60 RRSIG NSEC 15 3 60 20300101000000 20200101000000 1 example.com. AAAA
+"#;
+
+/// Owner and type (type covered, for RRSIGs) of each record.
+fn shape(rs: &[mirage_dns::wire::Record]) -> Vec<String> {
+    rs.iter()
+        .map(|r| match &r.data {
+            mirage_dns::wire::RData::Rrsig(s) => format!("{} RRSIG {}", r.name, s.type_covered),
+            _ => format!("{} {}", r.name, r.rtype()),
+        })
+        .collect()
+}
+
+fn ask_signed(name: &str, qtype: Type, dnssec_ok: bool) -> Message {
+    let mut r = Responder::new(
+        Zones::new(ZoneSet::new([
+            zone("example.com.", SIGNED),
+            zone("example.org.", EXAMPLE_ORG),
+        ])),
+        Options::default(),
+    );
+    let mut q = query(name, qtype, Some(1232));
+    q.edns.as_mut().unwrap().dnssec_ok = dnssec_ok;
+    ask_msg(&mut r, &q, Transport::Tcp)
+}
+
+#[test]
+fn rfc4035_signatures_only_when_dnssec_ok() {
+    let m = ask_signed("www.example.com.", Type::A, false);
+    assert_eq!(shape(&m.answers), ["www.example.com. A"]);
+    let m = ask_signed("www.example.com.", Type::A, true);
+    assert_eq!(
+        shape(&m.answers),
+        ["www.example.com. A", "www.example.com. RRSIG A"]
+    );
+    assert!(m.edns.unwrap().dnssec_ok);
+    // An unsigned zone answers the same either way.
+    let m = ask_signed("x.example.org.", Type::A, true);
+    assert_eq!(shape(&m.answers), ["x.example.org. A"]);
+}
+
+#[test]
+fn rfc4035_nxdomain_proves_name_and_wildcard_absent() {
+    let m = ask_signed("nope.example.com.", Type::A, true);
+    assert_eq!(m.rcode(), Rcode::NXDOMAIN);
+    assert_eq!(
+        shape(&m.authority),
+        [
+            "example.com. SOA",
+            "example.com. RRSIG SOA",
+            // nope sorts between a.b.ent and ns1.
+            "a.b.ent.example.com. NSEC",
+            "a.b.ent.example.com. RRSIG NSEC",
+            // *.example.com sorts right after the apex.
+            "example.com. NSEC",
+            "example.com. RRSIG NSEC",
+        ]
+    );
+    assert!(
+        m.authority[..2].iter().all(|r| r.ttl == 60),
+        "SOA and its RRSIG at the negative TTL"
+    );
+}
+
+#[test]
+fn rfc4035_nodata_proofs() {
+    let m = ask_signed("www.example.com.", Type::MX, true);
+    assert_eq!(
+        shape(&m.authority),
+        [
+            "example.com. SOA",
+            "example.com. RRSIG SOA",
+            "www.example.com. NSEC",
+            "www.example.com. RRSIG NSEC"
+        ]
+    );
+    // An empty non-terminal: the NSEC before it shows nothing is there.
+    let m = ask_signed("b.ent.example.com.", Type::A, true);
+    assert_eq!(m.rcode(), Rcode::NOERROR);
+    assert_eq!(
+        shape(&m.authority),
+        [
+            "example.com. SOA",
+            "example.com. RRSIG SOA",
+            "example.com. NSEC",
+            "example.com. RRSIG NSEC"
+        ]
+    );
+}
+
+#[test]
+fn rfc4035_wildcard_answer_proves_no_closer_match() {
+    let m = ask_signed("x.wild.example.com.", Type::A, true);
+    assert_eq!(
+        shape(&m.answers),
+        ["x.wild.example.com. A", "x.wild.example.com. RRSIG A"]
+    );
+    assert_eq!(
+        shape(&m.authority),
+        ["*.wild.example.com. NSEC", "*.wild.example.com. RRSIG NSEC"]
+    );
+    let m = ask_signed("x.wild.example.com.", Type::TXT, true);
+    assert_eq!(
+        shape(&m.authority),
+        [
+            "example.com. SOA",
+            "example.com. RRSIG SOA",
+            "*.wild.example.com. NSEC",
+            "*.wild.example.com. RRSIG NSEC"
+        ]
+    );
+}
