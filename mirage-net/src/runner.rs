@@ -182,11 +182,13 @@ fn poll_once<N: Network>(
         }
     }
     inner.service_listeners();
+    inner.note_open_tcp();
     while inner
         .iface
         .poll_egress(ts, &mut adapter, &mut inner.sockets)
         .eq(&smoltcp::iface::PollResult::SocketStateChanged)
     {}
+    inner.note_timeouts();
     if inner.poll_dhcp() {
         more = true;
     }

@@ -86,6 +86,11 @@ pub(crate) struct Inner {
     config_wakers: Vec<Waker>,
     pub(crate) counters: Counters,
     pub(crate) link_up: bool,
+    /// TCP sockets smoltcp closed because the peer stopped answering
+    /// (retransmission or keep-alive timeout), so errors can say so.
+    pub(crate) timed_out: BTreeSet<SocketHandle>,
+    /// Scratch list of open TCP sockets, reused by every poll.
+    pub(crate) open_scratch: Vec<SocketHandle>,
 }
 
 impl Inner {
@@ -205,12 +210,14 @@ impl Inner {
             orphans,
             sockets,
             counters,
+            timed_out,
             ..
         } = self;
         orphans.retain(|&(h, deadline)| {
             let s = sockets.get_mut::<tcp::Socket<'static>>(h);
             if s.state() == tcp::State::Closed && s.remote_endpoint().is_none() {
                 sockets.remove(h);
+                timed_out.remove(&h);
                 counters.tcp_sockets_freed += 1;
                 return false;
             }
@@ -220,6 +227,41 @@ impl Inner {
             }
             true
         });
+    }
+
+    /// Notes the TCP sockets that are open before egress: smoltcp closes a
+    /// socket during egress only when its timeout expires (a received RST
+    /// closes it during ingress, `abort` outside any poll).
+    pub(crate) fn note_open_tcp(&mut self) {
+        let Inner {
+            sockets,
+            open_scratch,
+            ..
+        } = self;
+        open_scratch.clear();
+        open_scratch.extend(sockets.iter().filter_map(|(h, s)| match s {
+            smoltcp::socket::Socket::Tcp(t)
+                if !matches!(t.state(), tcp::State::Closed | tcp::State::Listen) =>
+            {
+                Some(h)
+            }
+            _ => None,
+        }));
+    }
+
+    /// Records the sockets noted open before egress that egress closed.
+    pub(crate) fn note_timeouts(&mut self) {
+        let Inner {
+            sockets,
+            open_scratch,
+            timed_out,
+            ..
+        } = self;
+        for &h in open_scratch.iter() {
+            if sockets.get::<tcp::Socket<'static>>(h).state() == tcp::State::Closed {
+                timed_out.insert(h);
+            }
+        }
     }
 
     /// Frees dropped UDP sockets whose queue has drained (or that waited
@@ -478,6 +520,8 @@ impl Stack {
             config_wakers: Vec::new(),
             counters: Counters::default(),
             link_up: true,
+            timed_out: BTreeSet::new(),
+            open_scratch: Vec::new(),
         };
         let stack = Stack {
             inner: Rc::new(RefCell::new(inner)),

@@ -266,7 +266,8 @@ impl TcpFlow {
                 }
                 State::Closed | State::Listen => {
                     inner.counters.tcp_connect_failed += 1;
-                    let timed_out = timeout.is_some_and(|t| now >= started + t);
+                    let timed_out = inner.timed_out.contains(&handle)
+                        || timeout.is_some_and(|t| now >= started + t);
                     Poll::Ready(Err(if timed_out {
                         StackError::TimedOut
                     } else {
@@ -309,10 +310,19 @@ impl TcpFlow {
     }
 }
 
+/// The error for a connection smoltcp closed without our asking.
+fn broken(timed_out: bool) -> StackError {
+    if timed_out {
+        StackError::TimedOut
+    } else {
+        StackError::ConnectionReset
+    }
+}
+
 /// The error for a socket that can no longer carry data in one direction.
-fn closed_error(state: State, we_closed: bool) -> StackError {
+fn closed_error(state: State, we_closed: bool, timed_out: bool) -> StackError {
     match state {
-        State::Closed | State::Listen if !we_closed => StackError::ConnectionReset,
+        State::Closed | State::Listen if !we_closed => broken(timed_out),
         _ => StackError::Closed,
     }
 }
@@ -335,7 +345,9 @@ impl mirage_core::TcpFlow for TcpFlow {
             return Ok(0);
         }
         poll_fn(|cx| {
-            let mut inner = self.stack.inner.borrow_mut();
+            let mut guard = self.stack.inner.borrow_mut();
+            let inner = &mut *guard;
+            let timed_out = inner.timed_out.contains(&self.handle);
             let s = inner.sockets.get_mut::<Socket>(self.handle);
             if s.can_recv() {
                 let n = s.recv_slice(buf).unwrap_or(0);
@@ -347,7 +359,7 @@ impl mirage_core::TcpFlow for TcpFlow {
                 return Poll::Ready(match s.state() {
                     // Reset or timed out before the peer's FIN.
                     State::Closed | State::Listen | State::SynSent | State::SynReceived => {
-                        Err(StackError::ConnectionReset)
+                        Err(broken(timed_out))
                     }
                     // The peer sent FIN.
                     _ => Ok(0),
@@ -364,7 +376,9 @@ impl mirage_core::TcpFlow for TcpFlow {
             return Ok(0);
         }
         poll_fn(|cx| {
-            let mut inner = self.stack.inner.borrow_mut();
+            let mut guard = self.stack.inner.borrow_mut();
+            let inner = &mut *guard;
+            let timed_out = inner.timed_out.contains(&self.handle);
             let s = inner.sockets.get_mut::<Socket>(self.handle);
             if !s.may_send() {
                 let we_closed = matches!(
@@ -375,7 +389,7 @@ impl mirage_core::TcpFlow for TcpFlow {
                         | State::TimeWait
                         | State::LastAck
                 );
-                return Poll::Ready(Err(closed_error(s.state(), we_closed)));
+                return Poll::Ready(Err(closed_error(s.state(), we_closed, timed_out)));
             }
             if s.can_send() {
                 let n = s.send_slice(buf).unwrap_or(0);
@@ -395,13 +409,15 @@ impl mirage_core::TcpFlow for TcpFlow {
     /// the send buffer).
     async fn flush(&mut self) -> Result<(), StackError> {
         poll_fn(|cx| {
-            let mut inner = self.stack.inner.borrow_mut();
+            let mut guard = self.stack.inner.borrow_mut();
+            let inner = &mut *guard;
+            let timed_out = inner.timed_out.contains(&self.handle);
             let s = inner.sockets.get_mut::<Socket>(self.handle);
             if s.send_queue() == 0 {
                 return Poll::Ready(Ok(()));
             }
             if matches!(s.state(), State::Closed | State::Listen) {
-                return Poll::Ready(Err(StackError::ConnectionReset));
+                return Poll::Ready(Err(broken(timed_out)));
             }
             s.register_send_waker(cx.waker());
             Poll::Pending
@@ -410,10 +426,12 @@ impl mirage_core::TcpFlow for TcpFlow {
     }
 
     async fn shutdown(&mut self) -> Result<(), StackError> {
-        let mut inner = self.stack.inner.borrow_mut();
+        let mut guard = self.stack.inner.borrow_mut();
+        let inner = &mut *guard;
+        let timed_out = inner.timed_out.contains(&self.handle);
         let s = inner.sockets.get_mut::<Socket>(self.handle);
         match s.state() {
-            State::Closed | State::Listen => Err(StackError::ConnectionReset),
+            State::Closed | State::Listen => Err(broken(timed_out)),
             _ => {
                 s.close();
                 inner.wake_runner();

@@ -258,7 +258,7 @@ fn dead_peer_is_detected_and_freed() {
         ..LinkConfig::default()
     });
     let (r, listener) = p.sim.block_on(server).unwrap();
-    assert!(matches!(r, Err(StackError::ConnectionReset)), "{r:?}");
+    assert!(matches!(r, Err(StackError::TimedOut)), "{r:?}");
     assert!(
         p.sim.clock().now().as_millis() <= 40_000,
         "noticed within the timeout"
@@ -438,4 +438,29 @@ fn idle_stack_sleeps_between_timers() {
     assert!(polls.0 > 0, "keep-alives still run");
     assert_eq!(client.state(), mirage_net::TcpState::Established);
     drop((client, server));
+}
+
+/// A peer's RST is a reset, not a timeout, and frees nothing early: the
+/// reader learns at once.
+#[test]
+fn peer_abort_is_connection_reset() {
+    let mut p = pair(13, LinkConfig::default(), TcpOptions::default());
+    let addr = SocketAddr::V4(SocketAddrV4::new(A4, 2001));
+    let listener = p.sim.block_on(p.a.tcp_listen(addr)).unwrap().unwrap();
+    let b = p.b.clone();
+    let clock = p.sim.clock();
+    let r = p
+        .sim
+        .block_on(async move {
+            let mut client = b.tcp_connect(addr).await.unwrap();
+            let server = listener.accept().await.unwrap();
+            let at = clock.now();
+            server.abort();
+            let mut buf = [0; 8];
+            let r = client.read(&mut buf).await;
+            assert!(clock.now() - at < Duration::from_secs(1));
+            r
+        })
+        .unwrap();
+    assert!(matches!(r, Err(StackError::ConnectionReset)), "{r:?}");
 }
