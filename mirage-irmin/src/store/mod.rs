@@ -135,7 +135,7 @@ impl<B: Backend, C: WallClock> Store<B, C> {
     }
 
     /// The current commit, `None` for a branch with no commit yet.
-    pub fn head_sync(&self) -> Result<Option<ObjectId>, StoreError> {
+    pub(crate) fn head_sync(&self) -> Result<Option<ObjectId>, StoreError> {
         match &self.head {
             Head::Branch(r) => Ok(self.backend().resolve_ref(r)?),
             Head::Detached(id) => Ok(*lock(id)),
