@@ -89,12 +89,12 @@ const QUESTIONS: &[(&str, Type, Option<u16>)] = &[
     ("www.example.com.", Type::ANY, None),
 ];
 
-fn ask(port: u16, name: &str, qtype: Type, edns: Option<u16>) -> Option<Message> {
-    exchange(port, name, qtype, Class::IN, edns)
+fn ask(port: u16, name: &str, qtype: Type, edns: Option<u16>, dnssec_ok: bool) -> Option<Message> {
+    exchange(port, name, qtype, Class::IN, edns, dnssec_ok)
 }
 
 fn ask_class(port: u16, name: &str, qtype: Type, qclass: Class) -> Option<Message> {
-    exchange(port, name, qtype, qclass, None)
+    exchange(port, name, qtype, qclass, None, false)
 }
 
 fn exchange(
@@ -103,6 +103,7 @@ fn exchange(
     qtype: Type,
     qclass: Class,
     edns: Option<u16>,
+    dnssec_ok: bool,
 ) -> Option<Message> {
     let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(500)))
@@ -116,6 +117,7 @@ fn exchange(
     });
     q.edns = edns.map(|udp_payload_size| Edns {
         udp_payload_size,
+        dnssec_ok,
         ..Edns::default()
     });
     let mut bytes = Vec::new();
@@ -129,7 +131,7 @@ fn exchange(
 
 fn wait_up(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while ask(port, "example.com.", Type::SOA, None).is_none() {
+    while ask(port, "example.com.", Type::SOA, None, false).is_none() {
         assert!(
             Instant::now() < deadline,
             "server on port {port} never answered"
@@ -211,21 +213,33 @@ fn within_question_zone(mut m: Message) -> Message {
     m
 }
 
-/// Asks both servers every question; returns the differences. With
-/// `cross_zone_chase` false, the peer is compared with
-/// [`within_question_zone`] of our answer.
-fn compare(peer_name: &str, ours: &Server, peer: &Server, cross_zone_chase: bool) -> Vec<String> {
+/// Asks both servers every question (with DNSSEC OK and EDNS always when
+/// `dnssec_ok`); returns the differences. With `cross_zone_chase` false, the
+/// peer is compared with [`within_question_zone`] of our answer.
+fn compare(
+    peer_name: &str,
+    ours: &Server,
+    peer: &Server,
+    cross_zone_chase: bool,
+    dnssec_ok: bool,
+) -> Vec<String> {
     wait_up(ours.port);
     wait_up(peer.port);
     let mut differences = Vec::new();
     for &(name, qtype, edns) in QUESTIONS {
-        let a = ask(ours.port, name, qtype, edns).expect("we answer");
+        let edns = if dnssec_ok {
+            Some(edns.unwrap_or(1232))
+        } else {
+            edns
+        };
+        let a = ask(ours.port, name, qtype, edns, dnssec_ok).expect("we answer");
         let a = if cross_zone_chase {
             a
         } else {
             within_question_zone(a)
         };
-        let b = ask(peer.port, name, qtype, edns).unwrap_or_else(|| panic!("{peer_name} answers"));
+        let b = ask(peer.port, name, qtype, edns, dnssec_ok)
+            .unwrap_or_else(|| panic!("{peer_name} answers"));
         assert_eq!(a.questions, b.questions, "question echoed as asked");
         let (sa, sb) = (summary(&a), summary(&b));
         if sa != sb {
@@ -293,7 +307,7 @@ fn differential(peer: Peer) {
         println!("SKIP: {} did not start", peer.program);
         return;
     };
-    let differences = compare(peer.name, &ours, &theirs, peer.cross_zone_chase);
+    let differences = compare(peer.name, &ours, &theirs, peer.cross_zone_chase, false);
     assert_identity(theirs.port, peer.identity);
     assert!(
         differences.is_empty(),
@@ -350,4 +364,73 @@ fn answers_match_knot() {
         start: start_knot,
         cross_zone_chase: false,
     });
+}
+
+/// Signs `zone` (for example.com) with a fresh Ed25519 key using ldns;
+/// `None` when the ldns tools are missing.
+fn sign(zone: &str) -> Option<String> {
+    if !installed("ldns-keygen") || !installed("ldns-signzone") {
+        return None;
+    }
+    let work = ZoneDir::new("peers-sign", &[("example.com.zone", zone)]);
+    let run = |cmd: &str, args: &[&str]| {
+        let out = Command::new(cmd)
+            .args(args)
+            .current_dir(work.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let key = run("ldns-keygen", &["-a", "ED25519", "-k", "example.com"]);
+    run(
+        "ldns-signzone",
+        &["-o", "example.com.", "example.com.zone", &key],
+    );
+    Some(std::fs::read_to_string(work.path().join("example.com.zone.signed")).unwrap())
+}
+
+#[test]
+fn signed_answers_match_nsd() {
+    if !installed("nsd") {
+        println!("SKIP: nsd is not installed (apt-get install nsd)");
+        return;
+    }
+    let Some(signed) = sign(EXAMPLE_COM) else {
+        println!("SKIP: ldns-keygen/ldns-signzone are not installed (apt-get install ldnsutils)");
+        return;
+    };
+    let dir = ZoneDir::new(
+        "nsd-signed",
+        &[
+            ("example.com.zone", &signed),
+            ("example.org.zone", EXAMPLE_ORG),
+        ],
+    );
+    let ours = start_appliance(dir.path());
+    let Some(nsd) = start_nsd(dir.path()) else {
+        println!("SKIP: nsd did not start");
+        return;
+    };
+    let differences = compare("nsd", &ours, &nsd, true, true);
+    assert_identity(nsd.port, "NSD");
+    let signed_answer = ask(ours.port, "www.example.com.", Type::A, Some(1232), true).unwrap();
+    assert!(
+        signed_answer
+            .answers
+            .iter()
+            .any(|r| r.rtype() == Type::RRSIG),
+        "the comparison covered signatures"
+    );
+    assert!(
+        differences.is_empty(),
+        "{} of {} answers differ:\n{}",
+        differences.len(),
+        QUESTIONS.len(),
+        differences.join("\n\n")
+    );
 }
