@@ -35,6 +35,9 @@ pub struct Options {
     pub max_in_vain: usize,
     /// Whether to ask the server to send no progress messages.
     pub no_progress: bool,
+    /// Whether a push of several references is all-or-nothing (the
+    /// `atomic` capability; an error if the server lacks it).
+    pub atomic_push: bool,
 }
 
 impl Default for Options {
@@ -44,6 +47,7 @@ impl Default for Options {
             max_rounds: 64,
             max_in_vain: 256,
             no_progress: false,
+            atomic_push: false,
         }
     }
 }
@@ -412,7 +416,13 @@ impl<'s, S: Stack> Client<'s, S> {
         }
 
         let deletes = commands.iter().any(|c| c.new.is_none());
-        let caps = receive_pack::choose_capabilities(&adv, deletes);
+        let mut caps = receive_pack::choose_capabilities(&adv, deletes);
+        if self.options.atomic_push {
+            if !adv.has("atomic") {
+                return Err(ProtocolError::MissingCapability("atomic").into());
+            }
+            caps.push("atomic".into());
+        }
         let sideband = caps.iter().any(|c| c == "side-band-64k");
         let mut body = receive_pack::commands_request(&commands, &caps)?;
         if commands.iter().any(|c| c.new.is_some()) {
