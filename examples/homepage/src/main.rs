@@ -2,6 +2,7 @@
 //! (or creates) the repository, and applies [`homepage::unikernel::start`]
 //! to the devices of `mirage_unix::run`.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -78,19 +79,23 @@ async fn start(devices: Devices<Args>) -> Result<(), BoxError> {
         site_options: Default::default(),
     };
     if devices.instance() == 0 {
-        println!("Serving {} (branch {})", path.display(), args.branch);
-        println!("  HTTP: curl http://{}/", args.http);
-        println!(
-            "  DNS:  dig @{} -p {} example.org SOA",
+        // The banner is a courtesy: a closed stdout must not stop the appliance.
+        let mut banner = format!(
+            "Serving {} (branch {})\n  HTTP: curl http://{}/\n  DNS:  dig @{} -p {} example.org SOA\n",
+            path.display(),
+            args.branch,
+            args.http,
             args.dns.ip(),
             args.dns.port()
         );
         if demo {
-            println!(
-                "  Edit: git clone {} work && cd work && (edit) && git commit -a && git push",
+            banner.push_str(&format!(
+                "  Edit: git clone {} work && cd work && (edit) && git commit -a && git push\n",
                 path.display()
-            );
+            ));
         }
+        let mut out = std::io::stdout();
+        let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     }
     unikernel::start(devices.stack(), clock, repo, SharedRepository, config).await?;
     Ok(())

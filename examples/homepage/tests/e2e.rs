@@ -2,110 +2,12 @@
 //! serving a bare repository that the test pushes to with `git`, checked
 //! with `curl` and `dig`.
 
-use std::net::{TcpListener, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("spawn");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    run(Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.org"])
-        .args(args))
-}
-
-/// A port free for both TCP and UDP on 127.0.0.1.
-fn free_port() -> u16 {
-    loop {
-        let t = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = t.local_addr().unwrap().port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-struct Appliance {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Appliance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn curl(args: &[&str]) -> String {
-    let out = Command::new("curl")
-        .args(["-s", "--max-time", "5"])
-        .args(args)
-        .output()
-        .expect("curl");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn dig(port: u16, args: &[&str]) -> String {
-    let out = Command::new("dig")
-        .args([
-            "@127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "+short",
-            "+tries=1",
-            "+time=2",
-        ])
-        .args(args)
-        .output()
-        .expect("dig");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn zone(serial: u32, address: &str) -> String {
-    format!(
-        "$ORIGIN example.com.\n$TTL 300\n\
-         @ IN SOA ns1 hostmaster {serial} 3600 600 86400 60\n\
-         @ IN NS ns1\n\
-         ns1 IN A 127.0.0.1\n\
-         www IN A {address}\n\
-         *.pages IN TXT \"wildcard\"\n"
-    )
-}
-
-fn hook(http: u16, secret: &str) -> (String, String) {
-    let out = curl(&[
-        "-X",
-        "POST",
-        "-H",
-        &format!("X-Hook-Secret: {secret}"),
-        "-w",
-        "\n%{http_code}",
-        &format!("http://127.0.0.1:{http}/hook"),
-    ]);
-    let (body, code) = out.rsplit_once('\n').unwrap_or(("", &out));
-    (code.to_owned(), body.to_owned())
-}
+use common::*;
 
 #[test]
 fn serves_a_pushed_repository_and_follows_pushes() {
