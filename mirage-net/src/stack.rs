@@ -91,6 +91,9 @@ pub(crate) struct Inner {
     pub(crate) timed_out: BTreeSet<SocketHandle>,
     /// Scratch list of open TCP sockets, reused by every poll.
     pub(crate) open_scratch: Vec<SocketHandle>,
+    /// TCP sockets whose peer has sent FIN: once closed, reads on them end
+    /// with EOF rather than an error.
+    pub(crate) fin_received: BTreeSet<SocketHandle>,
 }
 
 impl Inner {
@@ -211,6 +214,7 @@ impl Inner {
             sockets,
             counters,
             timed_out,
+            fin_received,
             ..
         } = self;
         orphans.retain(|&(h, deadline)| {
@@ -218,6 +222,7 @@ impl Inner {
             if s.state() == tcp::State::Closed && s.remote_endpoint().is_none() {
                 sockets.remove(h);
                 timed_out.remove(&h);
+                fin_received.remove(&h);
                 counters.tcp_sockets_freed += 1;
                 return false;
             }
@@ -229,24 +234,34 @@ impl Inner {
         });
     }
 
-    /// Notes the TCP sockets that are open before egress: smoltcp closes a
-    /// socket during egress only when its timeout expires (a received RST
-    /// closes it during ingress, `abort` outside any poll).
+    /// Notes, between ingress and egress, which TCP sockets are open and
+    /// which have heard their peer's FIN. smoltcp closes an open socket
+    /// during egress only when its timeout expires (a received RST closes
+    /// it during ingress, `abort` outside any poll), and ends TIME-WAIT
+    /// there too.
     pub(crate) fn note_open_tcp(&mut self) {
         let Inner {
             sockets,
             open_scratch,
+            fin_received,
             ..
         } = self;
         open_scratch.clear();
-        open_scratch.extend(sockets.iter().filter_map(|(h, s)| match s {
-            smoltcp::socket::Socket::Tcp(t)
-                if !matches!(t.state(), tcp::State::Closed | tcp::State::Listen) =>
-            {
-                Some(h)
+        for (h, s) in sockets.iter() {
+            let smoltcp::socket::Socket::Tcp(t) = s else {
+                continue;
+            };
+            match t.state() {
+                tcp::State::Closed | tcp::State::Listen => {}
+                tcp::State::CloseWait
+                | tcp::State::LastAck
+                | tcp::State::Closing
+                | tcp::State::TimeWait => {
+                    fin_received.insert(h);
+                }
+                _ => open_scratch.push(h),
             }
-            _ => None,
-        }));
+        }
     }
 
     /// Records the sockets noted open before egress that egress closed.
@@ -522,6 +537,7 @@ impl Stack {
             link_up: true,
             timed_out: BTreeSet::new(),
             open_scratch: Vec::new(),
+            fin_received: BTreeSet::new(),
         };
         let stack = Stack {
             inner: Rc::new(RefCell::new(inner)),

@@ -348,6 +348,7 @@ impl mirage_core::TcpFlow for TcpFlow {
             let mut guard = self.stack.inner.borrow_mut();
             let inner = &mut *guard;
             let timed_out = inner.timed_out.contains(&self.handle);
+            let finished = inner.fin_received.contains(&self.handle);
             let s = inner.sockets.get_mut::<Socket>(self.handle);
             if s.can_recv() {
                 let n = s.recv_slice(buf).unwrap_or(0);
@@ -356,6 +357,9 @@ impl mirage_core::TcpFlow for TcpFlow {
                 return Poll::Ready(Ok(n));
             }
             if !s.may_recv() {
+                if finished {
+                    return Poll::Ready(Ok(0));
+                }
                 return Poll::Ready(match s.state() {
                     // Reset or timed out before the peer's FIN.
                     State::Closed | State::Listen | State::SynSent | State::SynReceived => {

@@ -464,3 +464,29 @@ fn peer_abort_is_connection_reset() {
         .unwrap();
     assert!(matches!(r, Err(StackError::ConnectionReset)), "{r:?}");
 }
+
+/// After a graceful close, reads keep returning EOF, even once TIME-WAIT
+/// is over and smoltcp has forgotten the connection.
+#[test]
+fn eof_outlives_time_wait() {
+    let mut p = pair(14, LinkConfig::default(), TcpOptions::default());
+    let addr = SocketAddr::V4(SocketAddrV4::new(A4, 2002));
+    let listener = p.sim.block_on(p.a.tcp_listen(addr)).unwrap().unwrap();
+    let b = p.b.clone();
+    let clock = p.sim.clock();
+    p.sim
+        .block_on(async move {
+            let mut client = b.tcp_connect(addr).await.unwrap();
+            let mut server = listener.accept().await.unwrap();
+            client.shutdown().await.unwrap();
+            let mut buf = [0; 8];
+            assert_eq!(server.read(&mut buf).await.unwrap(), 0);
+            server.close().await.unwrap();
+            assert_eq!(client.read(&mut buf).await.unwrap(), 0);
+            assert_eq!(client.state(), mirage_net::TcpState::TimeWait);
+            mirage_core::Time::sleep(&clock, Duration::from_secs(30)).await;
+            assert_eq!(client.state(), mirage_net::TcpState::Closed);
+            assert_eq!(client.read(&mut buf).await.unwrap(), 0);
+        })
+        .unwrap();
+}
