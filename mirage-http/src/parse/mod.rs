@@ -131,7 +131,7 @@ impl RequestParser {
     /// Consumes what it can from the front of `buf`. After an error the
     /// connection's framing is lost: answer with [`Error::status`] and close.
     pub fn advance(&mut self, buf: &mut BytesMut) -> Result<Progress, Error> {
-        match &mut self.state {
+        match core::mem::replace(&mut self.state, State::Head) {
             State::Head => {
                 let Status::Complete((head, used)) = parse_head(buf, &self.limits)? else {
                     return Ok(Progress::NeedMore);
@@ -154,13 +154,11 @@ impl RequestParser {
                 }));
                 Ok(Progress::AwaitingBody { expects_continue })
             }
-            State::Body(b) => {
+            State::Body(mut b) => {
                 if !b.decoder.decode(buf, &mut b.body, &mut b.trailers)? {
+                    self.state = State::Body(b);
                     return Ok(Progress::NeedMore);
                 }
-                let State::Body(b) = core::mem::replace(&mut self.state, State::Head) else {
-                    unreachable!("state matched as Body above")
-                };
                 let BodyState {
                     head,
                     body,
