@@ -16,12 +16,12 @@ use core::task::{Poll, Waker};
 
 use super::SimDomain;
 use super::host::SimHost;
-use crate::abi::DomId;
 use crate::abi::blkif::{
     BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_READ, BLKIF_OP_WRITE,
     BLKIF_OP_WRITE_BARRIER, BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_ERROR, BLKIF_RSP_OKAY,
     BLKIF_SECTOR_SIZE, BlkifRequest, BlkifResponse, VDISK_READONLY,
 };
+use crate::abi::{DomId, Port};
 use crate::evtchn::EventChannels;
 use crate::ring::{BackRing, RingError};
 use crate::sim::xenstored::Xenstored;
@@ -52,6 +52,8 @@ struct Shared {
     disk: Vec<u8>,
     waker: Option<Waker>,
     close: bool,
+    paused: bool,
+    port: Option<Port>,
     connected: bool,
     closed: bool,
     flushes: u64,
@@ -106,6 +108,23 @@ impl Blkback {
     /// Whether the backend has closed.
     pub fn is_closed(&self) -> bool {
         self.shared.borrow().closed
+    }
+
+    /// Dom0's end of the device's event channel, once bound.
+    pub fn port(&self) -> Option<Port> {
+        self.shared.borrow().port
+    }
+
+    /// Stops (or resumes) serving the ring.
+    pub fn set_paused(&self, paused: bool) {
+        let w = {
+            let mut s = self.shared.borrow_mut();
+            s.paused = paused;
+            s.waker.take()
+        };
+        if let Some(w) = w {
+            w.wake();
+        }
     }
 
     /// Makes the backend close the device.
@@ -221,6 +240,7 @@ async fn run(ctx: Ctx, bb: Blkback) {
         bb.shared.borrow_mut().closed = true;
         return;
     };
+    bb.shared.borrow_mut().port = Some(port);
     let mut ring = Ring::attach(map.page().clone());
     let len = bb.shared.borrow().disk.len();
     for (k, v) in [
@@ -252,6 +272,9 @@ async fn run(ctx: Ctx, bb: Blkback) {
         bb.shared.borrow_mut().waker = Some(cx.waker().clone());
         if bb.shared.borrow().close {
             return Poll::Ready(());
+        }
+        if bb.shared.borrow().paused {
+            return Poll::Pending;
         }
         match serve(&ctx, &bb, &mut ring) {
             Ok(notify) => {

@@ -208,3 +208,43 @@ fn backend_close_disconnects() {
     .unwrap();
     assert!(bb.is_closed());
 }
+
+#[test]
+fn backend_answering_unknown_ids_disconnects() {
+    use mirage_xen::abi::blkif::{BLKIF_RSP_OKAY, BlkifRequest, BlkifResponse};
+    use mirage_xen::ring::BackRing;
+
+    let (mut sim, host, bb, blk) = connect(39, vec![0; 64 * 512], DiskConfig::default());
+    bb.set_paused(true);
+    // A rogue backend on the same ring answers an id never issued.
+    let ring_ref: u32 = host
+        .store()
+        .read_string("/local/domain/1/device/vbd/768/ring-ref")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let map = host.dom0().map_grant(1, ring_ref, false).unwrap();
+    let mut ring = BackRing::<BlkifRequest, BlkifResponse>::attach(map.page().clone());
+    let blk = std::rc::Rc::new(blk);
+    let b2 = blk.clone();
+    let task = sim.spawn(async move {
+        let mut buf = vec![0u8; 512];
+        b2.read(0, &mut [&mut buf]).await
+    });
+    let _ = sim.run_for(std::time::Duration::from_millis(1));
+    let req = ring
+        .take_request()
+        .unwrap()
+        .expect("the read is on the ring");
+    ring.push_response(&BlkifResponse {
+        id: req.id + 1000,
+        operation: req.operation,
+        status: BLKIF_RSP_OKAY,
+    })
+    .unwrap();
+    assert!(ring.push_responses_and_check_notify());
+    host.events().notify(bb.port().unwrap()).unwrap();
+    let got = sim.block_on(task).unwrap();
+    assert!(matches!(got, Err(BlockError::Disconnected)));
+    assert!(matches!(blk.error(), Some(BlkfrontError::UnknownId(_))));
+}

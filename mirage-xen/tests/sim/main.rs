@@ -5,7 +5,9 @@ mod console;
 mod evtchn;
 mod netfront;
 mod stack;
+mod xenbus;
 mod xenstore;
+mod xenstore_robust;
 
 use mirage_core::mem::Simulation;
 use mirage_xen::Xen;
