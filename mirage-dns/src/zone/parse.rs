@@ -158,7 +158,7 @@ fn record(entry: &Entry, state: &mut State) -> Result<Record, ErrorKind> {
             found: String::new(),
         })?;
         tokens = &tokens[1..];
-        if ttl.is_none() && t.text.as_bytes()[0].is_ascii_digit() {
+        if ttl.is_none() && t.text.as_bytes().first().is_some_and(u8::is_ascii_digit) {
             ttl = Some(parse_ttl(&t.text).ok_or_else(|| ErrorKind::Expected {
                 expected: "a TTL",
                 found: t.text.clone(),
@@ -182,7 +182,9 @@ fn record(entry: &Entry, state: &mut State) -> Result<Record, ErrorKind> {
         .or(state.last_ttl)
         .ok_or(ErrorKind::MissingTtl)?;
     let data = parse_rdata(rtype, tokens, &state.origin)?;
-    data.to_wire().map_err(ErrorKind::Unencodable)?;
+    if data.to_wire().map_err(ErrorKind::Unencodable)?.len() > u16::MAX as usize {
+        return Err(ErrorKind::Unencodable(crate::wire::EmitError::RdataTooLong));
+    }
     state.last_owner = Some(owner.clone());
     state.last_ttl = Some(ttl);
     Ok(Record {
@@ -258,6 +260,16 @@ host A 192.0.2.1
                 ..
             }
         ));
+        // Record data longer than an RDLENGTH can say.
+        let long = format!("$TTL 5\n@ TXT {}\n", "\"x\" ".repeat(40_000));
+        let e = parse_str(&long, "z", &origin).unwrap_err();
+        assert_eq!(
+            e.kind,
+            ErrorKind::Unencodable(crate::wire::EmitError::RdataTooLong)
+        );
+        // An empty quoted token where a TTL, class or type may stand.
+        let e = parse_str("$TTL 5\n@ \"\" A 1.2.3.4\n", "z", &origin).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::UnknownType(String::new()));
         let e = parse_str("$TTL 5\n@ CH A 1.2.3.4\n", "z", &origin).unwrap_err();
         assert_eq!(e.kind, ErrorKind::UnsupportedClass(Class::CH));
     }

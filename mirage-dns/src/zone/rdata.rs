@@ -429,8 +429,11 @@ fn parse_metres(s: &str) -> Option<i64> {
     {
         return None;
     }
-    let cm =
-        whole.parse::<i64>().ok()?.checked_mul(100)? + format!("{frac:0<2}").parse::<i64>().ok()?;
+    let cm = whole
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(format!("{frac:0<2}").parse::<i64>().ok()?)?;
     Some(if neg { -cm } else { cm })
 }
 
@@ -470,10 +473,12 @@ fn parse_loc(f: &mut Fields<'_>) -> Result<Loc, ErrorKind> {
                     return Err(expected("seconds", s));
                 }
                 let w: u32 = w.parse().map_err(|_| expected("seconds", s))?;
-                w * 1000
-                    + format!("{fr:0<3}")
-                        .parse::<u32>()
-                        .map_err(|_| expected("seconds", s))?
+                let millis: u32 = format!("{fr:0<3}")
+                    .parse()
+                    .map_err(|_| expected("seconds", s))?;
+                w.checked_mul(1000)
+                    .and_then(|ms| ms.checked_add(millis))
+                    .ok_or_else(|| expected("seconds", s))?
             } else {
                 s.parse().map_err(|_| expected("degrees or minutes", s))?
             };
@@ -583,5 +588,8 @@ mod test {
         ));
         assert_eq!(parse_ttl("1h30m"), Some(5400));
         assert_eq!(parse_ttl("1x"), None);
+        // Overflowing numbers are errors, not panics.
+        assert!(rd(Type::LOC, "1 2 4294967.5 N 1 E 0").is_err());
+        assert!(rd(Type::LOC, "1 N 1 E 92233720368547758.99").is_err());
     }
 }
