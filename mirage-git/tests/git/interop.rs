@@ -376,7 +376,10 @@ fn daemon_empty_repository_push_then_clone() {
     }
     let tmp = TempDir::new("empty");
     let repo = tmp.0.join("empty.git");
-    git(&tmp.0, &["init", "-q", "--bare", "-b", "main", repo.to_str().unwrap()]);
+    git(
+        &tmp.0,
+        &["init", "-q", "--bare", "-b", "main", repo.to_str().unwrap()],
+    );
     let daemon = Daemon::start(&tmp.0);
     let url = Url::parse(&format!("git://127.0.0.1:{}/empty.git", daemon.port)).unwrap();
     let stack = SocketStack::new();
@@ -386,8 +389,15 @@ fn daemon_empty_repository_push_then_clone() {
         let outcome = client.clone(&url, &empty, &mut |_| {}).await.unwrap();
         assert_eq!(outcome.objects, 0);
         assert!(empty.is_empty());
-        let head = outcome.refs.iter().find(|r| r.name == "HEAD").expect("unborn HEAD listed");
-        assert_eq!((head.id, head.symref_target.as_deref()), (None, Some("refs/heads/main")));
+        let head = outcome
+            .refs
+            .iter()
+            .find(|r| r.name == "HEAD")
+            .expect("unborn HEAD listed");
+        assert_eq!(
+            (head.id, head.symref_target.as_deref()),
+            (None, Some("refs/heads/main"))
+        );
 
         // The first push into the empty repository, then a clone of it.
         let store = MemStore::new();
@@ -397,13 +407,20 @@ fn daemon_empty_repository_push_then_clone() {
             .push(
                 &url,
                 &store,
-                &[RefUpdate { name: "refs/heads/main".into(), new: Some(second), expect: Expect::Absent }],
+                &[RefUpdate {
+                    name: "refs/heads/main".into(),
+                    new: Some(second),
+                    expect: Expect::Absent,
+                }],
                 &mut |_| {},
             )
             .await
             .unwrap();
         assert_eq!(pushed.objects_sent, store.len());
-        assert_eq!(git(&repo, &["log", "--format=%s", "main"]), "second\nfirst\n");
+        assert_eq!(
+            git(&repo, &["log", "--format=%s", "main"]),
+            "second\nfirst\n"
+        );
         git(&repo, &["fsck", "--full", "--strict"]);
 
         let again = MemStore::new();
@@ -428,25 +445,59 @@ fn file_atomic_push_is_all_or_nothing() {
     let stack = SocketStack::new();
     run(async {
         let store = MemStore::new();
-        Client::new(&stack).clone(&url, &store, &mut |_| {}).await.unwrap();
+        Client::new(&stack)
+            .clone(&url, &store, &mut |_| {})
+            .await
+            .unwrap();
         let main = rev(&repo, "refs/heads/main");
         let side = rev(&repo, "refs/heads/side");
         let ahead = commit_on(&store, Some(side), "ahead", "a\n", 1_700_000_000);
-        let diverged = commit_on(&store, Some(rev(&repo, "refs/heads/main~1")), "diverged", "d\n", 1_700_000_001);
+        let diverged = commit_on(
+            &store,
+            Some(rev(&repo, "refs/heads/main~1")),
+            "diverged",
+            "d\n",
+            1_700_000_001,
+        );
         let updates = [
-            RefUpdate { name: "refs/heads/side".into(), new: Some(ahead), expect: Expect::Value(side) },
-            RefUpdate { name: "refs/heads/main".into(), new: Some(diverged), expect: Expect::Value(main) },
+            RefUpdate {
+                name: "refs/heads/side".into(),
+                new: Some(ahead),
+                expect: Expect::Value(side),
+            },
+            RefUpdate {
+                name: "refs/heads/main".into(),
+                new: Some(diverged),
+                expect: Expect::Value(main),
+            },
         ];
-        let options = mirage_git::Options { atomic_push: true, ..Default::default() };
-        let err = Client::with_options(&stack, options).push(&url, &store, &updates, &mut |_| {}).await.unwrap_err();
-        let Error::Rejected(rejected) = err else { panic!("expected a rejection: {err:?}") };
+        let options = mirage_git::Options {
+            atomic_push: true,
+            ..Default::default()
+        };
+        let err = Client::with_options(&stack, options)
+            .push(&url, &store, &updates, &mut |_| {})
+            .await
+            .unwrap_err();
+        let Error::Rejected(rejected) = err else {
+            panic!("expected a rejection: {err:?}")
+        };
         assert_eq!(rejected.len(), 2, "{rejected:?}");
-        assert!(rejected.iter().any(|r| r.refname == "refs/heads/main" && r.reason.contains("non-fast-forward")));
+        assert!(
+            rejected
+                .iter()
+                .any(|r| r.refname == "refs/heads/main" && r.reason.contains("non-fast-forward"))
+        );
         assert_eq!(rev(&repo, "refs/heads/side"), side, "nothing moved");
 
         // Without atomic, the good update lands and the bad one is reported.
-        let err = Client::new(&stack).push(&url, &store, &updates, &mut |_| {}).await.unwrap_err();
-        let Error::Rejected(rejected) = err else { panic!("expected a rejection: {err:?}") };
+        let err = Client::new(&stack)
+            .push(&url, &store, &updates, &mut |_| {})
+            .await
+            .unwrap_err();
+        let Error::Rejected(rejected) = err else {
+            panic!("expected a rejection: {err:?}")
+        };
         assert_eq!(rejected.len(), 1);
         assert_eq!(rejected[0].refname, "refs/heads/main");
         assert_eq!(rev(&repo, "refs/heads/side"), ahead);
