@@ -72,3 +72,26 @@ fn pending_while_unwired_is_delivered_on_upcall() {
     assert_eq!(events.handle_upcall(), 1);
     assert!(!events.is_pending(p));
 }
+
+#[test]
+fn masked_ports_deliver_on_unmask() {
+    let (_sim, host, guest, xen) = setup(13);
+    let events = xen.events().clone();
+    let p = events.alloc_unbound(0).unwrap();
+    let d = host.events().bind_interdomain(1, p).unwrap();
+    // Mask the port in shared_info (evtchn_mask starts at byte 2560).
+    let word = 2560 + (p as usize / 64) * 8;
+    events
+        .shared_info()
+        .atomic_u64(word)
+        .fetch_or(1 << (p % 64), std::sync::atomic::Ordering::SeqCst);
+    let before = events.delivered();
+    host.events().notify(d).unwrap();
+    assert!(events.is_pending(p));
+    assert_eq!(events.handle_upcall(), 0);
+    assert_eq!(events.delivered(), before);
+    // Unmasking re-raises the pending port and the upcall delivers it.
+    guest.evtchn_unmask(p).unwrap();
+    assert_eq!(events.delivered(), before + 1);
+    assert!(!events.is_pending(p));
+}

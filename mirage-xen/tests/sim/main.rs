@@ -3,6 +3,7 @@
 mod blkfront;
 mod console;
 mod evtchn;
+mod grant;
 mod netfront;
 mod stack;
 mod xenbus;
