@@ -112,7 +112,9 @@ impl Responder {
         let Some(tc) = self.answer_slow(query, transport, out) else {
             return false;
         };
-        if fast.is_some() && !tc {
+        // Memoise only answers that echo the question where a hit patches it.
+        let echoes_question = |f: &Fast| out.len() >= 12 + f.qname_len && out[4..6] == [0, 1];
+        if fast.as_ref().is_some_and(echoes_question) && !tc {
             let size = self.key.len() + out.len();
             if self.memo_used + size > self.options.memo_bytes
                 || self.memo.len() >= self.options.cache_capacity
