@@ -21,6 +21,11 @@ pub struct Counters {
     pub frames_tx: u64,
     /// Bytes in those frames.
     pub bytes_tx: u64,
+    /// Frames the stack sent to itself and received back (connections to
+    /// its own addresses); also counted in `frames_rx` and `frames_tx`.
+    pub frames_looped: u64,
+    /// Looped-back frames dropped because the loopback queue was full.
+    pub loopback_dropped: u64,
     /// Times smoltcp wanted to send but the device had no transmit room.
     pub tx_full: u64,
     /// The device's own counters as of the last poll (its drops included).

@@ -13,6 +13,8 @@ use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Med
 
 use core::cell::Cell;
 
+use crate::loopback::Loopback;
+
 /// Frame totals updated from inside smoltcp's token callbacks.
 #[derive(Debug, Default)]
 pub(crate) struct FrameCounts {
@@ -48,6 +50,7 @@ pub(crate) struct Adapter<'d, 'c, N: Network> {
     pub(crate) cx: &'d mut Context<'c>,
     pub(crate) net: &'d mut N,
     pub(crate) counts: &'d FrameCounts,
+    pub(crate) lo: &'d Loopback,
     /// Set when the device refused a transmit token: smoltcp's "send now"
     /// must then wait for the device's waker, not spin.
     pub(crate) tx_full: bool,
@@ -69,16 +72,44 @@ impl<N: Network> phy::Device for Adapter<'_, '_, N> {
         &mut self,
         _timestamp: smoltcp::time::Instant,
     ) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        if let Some(frame) = self.lo.pop() {
+            // A frame the stack sent itself; its answer goes to the device.
+            return match self.net.transmit(self.cx) {
+                Some(tx) => {
+                    self.received += 1;
+                    Some((
+                        RxAdapter {
+                            inner: None,
+                            looped: Some(frame),
+                            counts: self.counts,
+                        },
+                        TxAdapter {
+                            inner: tx,
+                            counts: self.counts,
+                            lo: self.lo,
+                        },
+                    ))
+                }
+                None => {
+                    // The device wakes the runner when it has room.
+                    self.lo.push_front(frame);
+                    self.tx_full = true;
+                    None
+                }
+            };
+        }
         let (rx, tx) = self.net.receive(self.cx)?;
         self.received += 1;
         Some((
             RxAdapter {
-                inner: rx,
+                inner: Some(rx),
+                looped: None,
                 counts: self.counts,
             },
             TxAdapter {
                 inner: tx,
                 counts: self.counts,
+                lo: self.lo,
             },
         ))
     }
@@ -88,6 +119,7 @@ impl<N: Network> phy::Device for Adapter<'_, '_, N> {
             Some(tx) => Some(TxAdapter {
                 inner: tx,
                 counts: self.counts,
+                lo: self.lo,
             }),
             None => {
                 self.tx_full = true;
@@ -115,20 +147,32 @@ impl<N: Network> phy::Device for Adapter<'_, '_, N> {
     }
 }
 
-/// A received frame on its way into smoltcp.
+/// A received frame on its way into smoltcp: from the device, or looped
+/// back from the stack itself.
 pub(crate) struct RxAdapter<'a, T> {
-    inner: T,
+    inner: Option<T>,
+    looped: Option<alloc::vec::Vec<u8>>,
     counts: &'a FrameCounts,
 }
 
 impl<T: mirage_core::RxToken> phy::RxToken for RxAdapter<'_, T> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
         let counts = self.counts;
-        self.inner.consume(|frame| {
+        let count = |frame: &[u8]| {
             bump(&counts.frames_rx, 1);
             bump(&counts.bytes_rx, frame.len() as u64);
-            f(frame)
-        })
+        };
+        match (self.inner, self.looped) {
+            (Some(rx), _) => rx.consume(|frame| {
+                count(frame);
+                f(frame)
+            }),
+            (None, Some(frame)) => {
+                count(&frame);
+                f(&frame)
+            }
+            (None, None) => f(&[]),
+        }
     }
 }
 
@@ -136,13 +180,19 @@ impl<T: mirage_core::RxToken> phy::RxToken for RxAdapter<'_, T> {
 pub(crate) struct TxAdapter<'a, T> {
     inner: T,
     counts: &'a FrameCounts,
+    lo: &'a Loopback,
 }
 
 impl<T: mirage_core::TxToken> phy::TxToken for TxAdapter<'_, T> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         bump(&self.counts.frames_tx, 1);
         bump(&self.counts.bytes_tx, len as u64);
-        self.inner.consume(len, f)
+        let lo = self.lo;
+        self.inner.consume(len, |buf| {
+            let r = f(buf);
+            lo.offer(buf);
+            r
+        })
     }
 }
 

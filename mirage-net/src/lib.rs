@@ -7,6 +7,7 @@ extern crate alloc;
 mod config;
 mod counters;
 mod device;
+mod loopback;
 mod runner;
 mod stack;
 mod tcp;

@@ -10,6 +10,7 @@ use smoltcp::iface::PollIngressSingleResult;
 use smoltcp::socket::dhcpv4;
 
 use crate::device::{Adapter, FrameCounts, from_smol, to_smol};
+use crate::loopback::Loopback;
 use crate::stack::Stack;
 
 /// Frames taken from the device in one poll before the runner yields to
@@ -37,6 +38,7 @@ pub struct Runner<N, T> {
     time: T,
     stack: Stack,
     frames: FrameCounts,
+    lo: Loopback,
 }
 
 impl<N, T> core::fmt::Debug for Runner<N, T> {
@@ -59,11 +61,13 @@ struct Step {
 
 impl<N: Network, T: Time> Runner<N, T> {
     pub(crate) fn new(device: N, time: T, stack: Stack) -> Self {
+        let lo = Loopback::new(stack.mac_address().0);
         Runner {
             device,
             time,
             stack,
             frames: FrameCounts::default(),
+            lo,
         }
     }
 
@@ -79,6 +83,7 @@ impl<N: Network, T: Time> Runner<N, T> {
             time,
             stack,
             frames,
+            lo,
         } = &mut self;
         let time = &*time;
         let mut sleep = pin!(time.sleep_until(Instant::MAX));
@@ -88,7 +93,7 @@ impl<N: Network, T: Time> Runner<N, T> {
         let never: core::convert::Infallible = poll_fn(|cx| {
             loop {
                 let now = time.now();
-                let step = poll_once(device, frames, stack, now, cx);
+                let step = poll_once(device, frames, lo, stack, now, cx);
                 let mut next = step.next;
                 if next <= now && step.tx_full {
                     // smoltcp wants to send but the device is full: its
@@ -134,6 +139,7 @@ impl<N: Network, T: Time> Runner<N, T> {
 fn poll_once<N: Network>(
     device: &mut N,
     frames: &FrameCounts,
+    lo: &mut Loopback,
     stack: &Stack,
     now: Instant,
     cx: &mut Context<'_>,
@@ -156,10 +162,12 @@ fn poll_once<N: Network>(
     }
 
     let ts = to_smol(now);
+    lo.set_addresses(inner.iface.ip_addrs());
     let mut adapter = Adapter {
         cx,
         net: device,
         counts: frames,
+        lo,
         tx_full: false,
         received: 0,
     };
@@ -189,7 +197,7 @@ fn poll_once<N: Network>(
         .eq(&smoltcp::iface::PollResult::SocketStateChanged)
     {}
     inner.note_timeouts();
-    if inner.poll_dhcp() {
+    if inner.poll_dhcp() || !adapter.lo.is_empty() {
         more = true;
     }
     inner.reap_orphans();
@@ -206,6 +214,8 @@ fn poll_once<N: Network>(
     let tx_full = adapter.tx_full;
     inner.counters.device = device.counters();
     inner.sync_counters(frames);
+    inner.counters.frames_looped = lo.looped.get();
+    inner.counters.loopback_dropped = lo.dropped.get();
     Step {
         next,
         more,

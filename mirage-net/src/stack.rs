@@ -472,10 +472,12 @@ impl Stack {
         let now = time.now();
         let frames = FrameCounts::default();
         let mut cx = Context::from_waker(Waker::noop());
+        let lo = crate::loopback::Loopback::new(mac.0);
         let mut adapter = Adapter {
             cx: &mut cx,
             net: &mut device,
             counts: &frames,
+            lo: &lo,
             tx_full: false,
             received: 0,
         };

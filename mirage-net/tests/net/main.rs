@@ -2,6 +2,7 @@
 //! virtual switch, virtual time), one module per part of the stack.
 
 mod config;
+mod conformance;
 mod determinism;
 mod dhcp;
 mod harness;
