@@ -197,6 +197,17 @@ fn daemon_clone_fetch_push() {
         assert_eq!((outcome.objects, outcome.rounds), (0, 0));
 
         push_scenarios(&stack, &url, &repo, &store).await;
+
+        // A repository the daemon does not have: its ERR line is the error.
+        let missing = Url::parse(&format!("git://127.0.0.1:{}/missing.git", daemon.port)).unwrap();
+        let err = Client::new(&stack)
+            .ls_refs(&missing, &[])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Protocol(mirage_git::ProtocolError::Remote(ref m)) if m.contains("missing.git")),
+            "{err:?}"
+        );
     });
 }
 
