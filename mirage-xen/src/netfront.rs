@@ -181,6 +181,7 @@ struct TxPart<H> {
 pub struct Netfront<H: Hypervisor> {
     dev: XenbusDevice<H>,
     port: Port,
+    ring_refs: [GrantRef; 2],
     mac: MacAddress,
     mtu: usize,
     rx: RxPart<H>,
@@ -444,6 +445,7 @@ impl<H: Hypervisor + 'static> Netfront<H> {
         Ok(Netfront {
             dev,
             port,
+            ring_refs: [tx_ref, rx_ref],
             mac,
             mtu,
             rx,
@@ -474,6 +476,11 @@ impl<H: Hypervisor + 'static> Netfront<H> {
         self.closing = None;
         self.dev.close().await?;
         let grants = self.dev.xen().grants().clone();
+        // A grant the backend still maps stays (and is leaked) rather
+        // than be reused under it.
+        for r in self.ring_refs {
+            let _ = grants.end_access(r);
+        }
         for b in &self.rx.bufs {
             let _ = grants.end_access(b.gref);
         }

@@ -273,6 +273,12 @@ async fn run(ctx: Ctx, bb: Blkback) {
         if bb.shared.borrow().close {
             return Poll::Ready(());
         }
+        // The frontend closing (or its directory vanishing) ends the device.
+        ctx.store.register_change(cx.waker());
+        let fe_state = ctx.store.read_string(&format!("{}/state", ctx.fe));
+        if !matches!(fe_state.as_deref(), Some("1" | "2" | "3" | "4")) {
+            return Poll::Ready(());
+        }
         if bb.shared.borrow().paused {
             return Poll::Pending;
         }

@@ -370,6 +370,12 @@ async fn run(ctx: Ctx, nb: Netback) {
         if nb.shared.borrow().close {
             return Poll::Ready(());
         }
+        // The frontend closing (or its directory vanishing) ends the device.
+        ctx.store.register_change(cx.waker());
+        let fe_state = ctx.store.read_string(&format!("{}/state", ctx.fe));
+        if !matches!(fe_state.as_deref(), Some("1" | "2" | "3" | "4")) {
+            return Poll::Ready(());
+        }
         if nb.shared.borrow().paused {
             return Poll::Pending;
         }

@@ -337,6 +337,14 @@ impl Xenstored {
         self.store.borrow().generation
     }
 
+    /// Wakes `waker` at the next committed change.
+    pub fn register_change(&self, waker: &Waker) {
+        let mut s = self.store.borrow_mut();
+        if !s.change_wakers.iter().any(|w| w.will_wake(waker)) {
+            s.change_wakers.push(waker.clone());
+        }
+    }
+
     /// Waits until the store changes after generation `since`.
     pub async fn changed_since(&self, since: u64) -> u64 {
         poll_fn(|cx| {

@@ -248,3 +248,24 @@ fn backend_answering_unknown_ids_disconnects() {
     assert!(matches!(got, Err(BlockError::Disconnected)));
     assert!(matches!(blk.error(), Some(BlkfrontError::UnknownId(_))));
 }
+
+#[test]
+fn guest_initiated_close() {
+    let (mut sim, host, bb, blk) = connect(40, vec![0; 64 * 512], DiskConfig::default());
+    let grants = blk.device().xen().grants().clone();
+    sim.block_on(async move {
+        let data = pattern(512 * 64, 1);
+        blk.write(0, &[&data]).await.unwrap();
+        blk.close().await.unwrap()
+    })
+    .unwrap();
+    assert_eq!(grants.free_count(), grants.capacity() as usize);
+    let _ = sim.run_for(std::time::Duration::from_millis(1));
+    assert!(bb.is_closed());
+    assert_eq!(
+        host.store()
+            .read_string("/local/domain/0/backend/vbd/1/768/state")
+            .as_deref(),
+        Some("6")
+    );
+}

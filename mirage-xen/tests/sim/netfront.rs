@@ -256,3 +256,34 @@ fn backend_answering_unknown_ids_makes_the_device_gone() {
         Some(NetfrontError::UnknownId { ring: "rx", .. })
     ));
 }
+
+#[test]
+fn guest_initiated_close() {
+    let (mut sim, nb, net, host) = connect(26, NetfrontOptions::default());
+    assert_eq!(
+        host.store()
+            .read_string("/local/domain/1/device/vif/0/state")
+            .as_deref(),
+        Some("4")
+    );
+    let grants = net.device().xen().grants().clone();
+    assert!(grants.free_count() < grants.capacity() as usize);
+    sim.block_on(async move { net.close().await.unwrap() })
+        .unwrap();
+    let _ = sim.run_for(Duration::from_millis(1));
+    assert!(nb.is_closed());
+    // Every ring, buffer and in-flight grant was revoked.
+    assert_eq!(grants.free_count(), grants.capacity() as usize);
+    assert_eq!(
+        host.store()
+            .read_string("/local/domain/1/device/vif/0/state")
+            .as_deref(),
+        Some("6")
+    );
+    assert_eq!(
+        host.store()
+            .read_string("/local/domain/0/backend/vif/1/0/state")
+            .as_deref(),
+        Some("6")
+    );
+}
