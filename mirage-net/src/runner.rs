@@ -197,6 +197,7 @@ fn poll_once<N: Network>(
         .eq(&smoltcp::iface::PollResult::SocketStateChanged)
     {}
     inner.note_timeouts();
+    inner.wake_udp();
     if inner.poll_dhcp() || !adapter.lo.is_empty() {
         more = true;
     }

@@ -76,6 +76,11 @@ pub(crate) struct Inner {
     pub(crate) orphans: Vec<(SocketHandle, Instant)>,
     /// UDP local endpoints in use (`None` address: every address).
     pub(crate) udp_bound: BTreeSet<(Option<IpAddr>, u16)>,
+    /// Tasks waiting to receive on a UDP socket (smoltcp keeps only one
+    /// waker per socket; several tasks may share a socket).
+    pub(crate) udp_recv_waiters: BTreeMap<SocketHandle, Vec<Waker>>,
+    /// Tasks waiting for send room on a UDP socket.
+    pub(crate) udp_send_waiters: BTreeMap<SocketHandle, Vec<Waker>>,
     /// Dropped UDP sockets still sending their queued datagrams, with their
     /// endpoint and the instant after which they are discarded anyway.
     pub(crate) udp_orphans: Vec<(SocketHandle, (Option<IpAddr>, u16), Instant)>,
@@ -297,6 +302,24 @@ impl Inner {
                 return false;
             }
             true
+        });
+    }
+
+    /// Wakes the tasks waiting on UDP sockets that can now receive or send.
+    pub(crate) fn wake_udp(&mut self) {
+        type Udp = smoltcp::socket::udp::Socket<'static>;
+        let sockets = &self.sockets;
+        self.udp_recv_waiters.retain(|&h, waiters| {
+            if sockets.get::<Udp>(h).can_recv() {
+                waiters.drain(..).for_each(Waker::wake);
+            }
+            !waiters.is_empty()
+        });
+        self.udp_send_waiters.retain(|&h, waiters| {
+            if sockets.get::<Udp>(h).can_send() {
+                waiters.drain(..).for_each(Waker::wake);
+            }
+            !waiters.is_empty()
         });
     }
 
@@ -530,6 +553,8 @@ impl Stack {
             orphans: Vec::new(),
             udp_bound: BTreeSet::new(),
             udp_orphans: Vec::new(),
+            udp_recv_waiters: BTreeMap::new(),
+            udp_send_waiters: BTreeMap::new(),
             next_port: random.next_u32() as u16,
             dhcp,
             ipv4,

@@ -33,10 +33,7 @@ const UDP_LINGER: core::time::Duration = core::time::Duration::from_secs(3);
 /// Datagrams accepted by `send_to` are still sent if the socket is dropped
 /// right after (for up to three seconds, while the neighbour is resolved).
 ///
-/// `send_to` and `recv_from` may run concurrently from two tasks, but two
-/// tasks receiving (or two sending) on one socket at once is not supported:
-/// smoltcp keeps a single waker per direction, so only the latest waiter is
-/// woken.
+/// Any number of tasks may send and receive on one socket at once.
 #[derive(Debug)]
 pub struct UdpSocket {
     stack: Stack,
@@ -105,9 +102,18 @@ impl UdpSocket {
     }
 }
 
+/// Adds the task to a socket's waiters (once).
+fn add_waiter(waiters: &mut alloc::vec::Vec<core::task::Waker>, cx: &core::task::Context<'_>) {
+    if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+        waiters.push(cx.waker().clone());
+    }
+}
+
 impl Drop for UdpSocket {
     fn drop(&mut self) {
         let mut inner = self.stack.inner.borrow_mut();
+        inner.udp_recv_waiters.remove(&self.handle);
+        inner.udp_send_waiters.remove(&self.handle);
         let queued = inner.sockets.get::<Socket>(self.handle).send_queue();
         if queued == 0 {
             inner.sockets.remove(self.handle);
@@ -138,7 +144,8 @@ impl mirage_core::UdpSocket for UdpSocket {
             return Err(StackError::Unreachable(to));
         }
         poll_fn(|cx| {
-            let mut inner = self.stack.inner.borrow_mut();
+            let mut guard = self.stack.inner.borrow_mut();
+            let inner = &mut *guard;
             let s = inner.sockets.get_mut::<Socket>(self.handle);
             match s.send_slice(buf, to) {
                 Ok(()) => {
@@ -147,7 +154,7 @@ impl mirage_core::UdpSocket for UdpSocket {
                     Poll::Ready(Ok(()))
                 }
                 Err(udp::SendError::BufferFull) => {
-                    s.register_send_waker(cx.waker());
+                    add_waiter(inner.udp_send_waiters.entry(self.handle).or_default(), cx);
                     Poll::Pending
                 }
                 Err(udp::SendError::Unaddressable) => Poll::Ready(Err(StackError::Unreachable(to))),
@@ -158,7 +165,8 @@ impl mirage_core::UdpSocket for UdpSocket {
 
     async fn recv_from(&self, buf: &mut [u8]) -> Result<(usize, SocketAddr), StackError> {
         poll_fn(|cx| {
-            let mut inner = self.stack.inner.borrow_mut();
+            let mut guard = self.stack.inner.borrow_mut();
+            let inner = &mut *guard;
             let s = inner.sockets.get_mut::<Socket>(self.handle);
             match s.recv() {
                 Ok((data, meta)) => {
@@ -169,7 +177,7 @@ impl mirage_core::UdpSocket for UdpSocket {
                     Poll::Ready(Ok((n, from)))
                 }
                 Err(_) => {
-                    s.register_recv_waker(cx.waker());
+                    add_waiter(inner.udp_recv_waiters.entry(self.handle).or_default(), cx);
                     Poll::Pending
                 }
             }

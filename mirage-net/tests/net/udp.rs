@@ -110,3 +110,43 @@ fn bind_conflicts() {
         })
         .unwrap();
 }
+
+/// Several tasks may wait on one socket: each datagram wakes a receiver,
+/// and none is left hanging.
+#[test]
+fn concurrent_receivers_on_one_socket() {
+    let mut p = pair(23, LinkConfig::default(), TcpOptions::default());
+    let sock = p
+        .sim
+        .block_on(p.a.udp_bind("0.0.0.0:4000".parse().unwrap()))
+        .unwrap()
+        .unwrap();
+    let sock = std::rc::Rc::new(sock);
+    let receivers: Vec<_> = (0..3)
+        .map(|_| {
+            let sock = sock.clone();
+            p.sim.spawn(async move {
+                let mut buf = [0u8; 16];
+                let (n, _) = sock.recv_from(&mut buf).await.unwrap();
+                buf[..n].to_vec()
+            })
+        })
+        .collect();
+    let b = p.b.clone();
+    p.sim
+        .block_on(async move {
+            let s = b.udp_bind("0.0.0.0:0".parse().unwrap()).await.unwrap();
+            for i in 0..3u8 {
+                s.send_to(&[i; 4], "10.0.0.1:4000".parse().unwrap())
+                    .await
+                    .unwrap();
+            }
+        })
+        .unwrap();
+    let mut got: Vec<Vec<u8>> = receivers
+        .into_iter()
+        .map(|r| p.sim.block_on(r).unwrap())
+        .collect();
+    got.sort();
+    assert_eq!(got, vec![vec![0; 4], vec![1; 4], vec![2; 4]]);
+}
