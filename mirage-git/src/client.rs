@@ -193,6 +193,23 @@ impl<O: ObjectStore> ObjectStore for Overlay<'_, O> {
     }
 }
 
+/// Whether `name` may be sent as a reference in a push command: under
+/// `refs/`, with no control characters, spaces or the sequences git forbids
+/// (`..`, `@{`, a trailing `/`, `.` or `.lock`).
+fn valid_refname(name: &str) -> bool {
+    name.starts_with("refs/")
+        && name.len() > 5
+        && !name
+            .bytes()
+            .any(|b| b <= b' ' || b == 0x7f || b"~^:?*[\\".contains(&b))
+        && !name.contains("..")
+        && !name.contains("@{")
+        && !name.contains("//")
+        && !name.ends_with('/')
+        && !name.ends_with('.')
+        && !name.ends_with(".lock")
+}
+
 fn store_err<E: core::error::Error + Send + Sync + 'static>(e: E) -> Error {
     Error::Store(Box::new(e))
 }
@@ -374,6 +391,13 @@ impl<'s, S: Stack> Client<'s, S> {
         let mut commands = Vec::new();
         let mut rejected = Vec::new();
         for u in updates {
+            if !valid_refname(&u.name) {
+                rejected.push(RejectedUpdate {
+                    refname: u.name.clone(),
+                    reason: "invalid reference name".into(),
+                });
+                continue;
+            }
             let remote = adv.get(&u.name);
             let ok = match u.expect {
                 Expect::Any => true,
@@ -468,6 +492,31 @@ impl<'s, S: Stack> Client<'s, S> {
             Ok(outcome)
         } else {
             Err(Error::Rejected(rejected))
+        }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn test_refnames() {
+        for good in ["refs/heads/main", "refs/tags/v1.0", "refs/heads/a/b-c_d"] {
+            assert!(valid_refname(good), "{good}");
+        }
+        for bad in [
+            "main",
+            "refs/",
+            "refs/heads/a b",
+            "refs/heads/a\nb",
+            "refs/heads/a..b",
+            "refs/heads/x.lock",
+            "refs/heads/x/",
+            "refs/heads/a\0",
+            "refs/heads/@{u}",
+        ] {
+            assert!(!valid_refname(bad), "{bad:?}");
         }
     }
 }
