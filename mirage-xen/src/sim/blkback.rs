@@ -35,6 +35,8 @@ pub struct DiskConfig {
     pub read_only: bool,
     /// Advertise `feature-flush-cache`.
     pub flush: bool,
+    /// Advertise `feature-barrier`.
+    pub barrier: bool,
 }
 
 impl Default for DiskConfig {
@@ -43,6 +45,7 @@ impl Default for DiskConfig {
             sector_size: 512,
             read_only: false,
             flush: true,
+            barrier: false,
         }
     }
 }
@@ -261,6 +264,10 @@ async fn run(ctx: Ctx, bb: Blkback) {
             "feature-flush-cache",
             String::from(if ctx.config.flush { "1" } else { "0" }),
         ),
+        (
+            "feature-barrier",
+            String::from(if ctx.config.barrier { "1" } else { "0" }),
+        ),
     ] {
         ctx.store.write(&format!("{}/{k}", ctx.be), v.as_bytes());
     }
@@ -335,7 +342,9 @@ fn handle(ctx: &Ctx, bb: &Blkback, req: &BlkifRequest) -> i16 {
             if ctx.config.read_only {
                 return BLKIF_RSP_ERROR;
             }
-            if req.operation == BLKIF_OP_FLUSH_DISKCACHE && !ctx.config.flush {
+            if req.operation == BLKIF_OP_FLUSH_DISKCACHE && !ctx.config.flush
+                || req.operation == BLKIF_OP_WRITE_BARRIER && !ctx.config.barrier
+            {
                 return BLKIF_RSP_EOPNOTSUPP;
             }
             bb.shared.borrow_mut().flushes += 1;

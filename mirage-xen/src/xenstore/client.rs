@@ -35,6 +35,11 @@ const REQ_PROD: usize = offset_of!(XenstoreDomainInterface, req_prod);
 const RSP_CONS: usize = offset_of!(XenstoreDomainInterface, rsp_cons);
 const RSP_PROD: usize = offset_of!(XenstoreDomainInterface, rsp_prod);
 
+/// Watch events kept per token; beyond it the oldest is dropped (a watch
+/// says "look again", so a reader that fell behind loses nothing by
+/// seeing fewer of them).
+pub const MAX_QUEUED_WATCH_EVENTS: usize = 256;
+
 /// How often [`XenStore::transaction`] retries on `EAGAIN`.
 pub const MAX_TRANSACTION_ATTEMPTS: u32 = 64;
 
@@ -454,6 +459,9 @@ fn dispatch(st: &mut State, m: Message) {
             Ok(ev) => {
                 // Events for a token we no longer watch are late and harmless.
                 if let Some((q, w)) = st.watches.get_mut(&ev.token) {
+                    if q.len() >= MAX_QUEUED_WATCH_EVENTS {
+                        q.pop_front();
+                    }
                     q.push_back(ev);
                     if let Some(w) = w.take() {
                         w.wake();

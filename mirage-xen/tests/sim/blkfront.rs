@@ -172,6 +172,19 @@ fn concurrent_callers_share_the_ring() {
 }
 
 #[test]
+fn flush_falls_back_to_a_barrier() {
+    let config = DiskConfig {
+        flush: false,
+        barrier: true,
+        ..Default::default()
+    };
+    let (mut sim, _host, bb, blk) = connect(41, vec![0; 64 * 512], config);
+    assert!(blk.features().barrier && !blk.features().flush_cache);
+    sim.block_on(async { blk.flush().await.unwrap() }).unwrap();
+    assert_eq!(bb.flushes(), 1);
+}
+
+#[test]
 fn flush_without_the_feature_sends_nothing() {
     let config = DiskConfig {
         flush: false,
