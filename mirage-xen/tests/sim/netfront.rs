@@ -287,3 +287,90 @@ fn guest_initiated_close() {
         Some("6")
     );
 }
+
+/// Plays a rogue backend that answers posted receive buffers with
+/// arbitrary responses, then drains the frontend: it delivers frames or
+/// goes gone, and never panics or hangs.
+fn rogue_rx(
+    responses: Vec<(u16, u16, u16, i16)>,
+    seed: u64,
+) -> (usize, Option<NetfrontError>, u64) {
+    use mirage_core::network::RxToken as _;
+    use mirage_xen::abi::netif::{NetifRxRequest, NetifRxResponse};
+    use mirage_xen::ring::BackRing;
+
+    let (mut sim, nb, mut net, host) = connect(seed, NetfrontOptions::default());
+    nb.set_paused(true);
+    let rx_ref: u32 = host
+        .store()
+        .read_string("/local/domain/1/device/vif/0/rx-ring-ref")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let map = host.dom0().map_grant(1, rx_ref, false).unwrap();
+    let mut ring = BackRing::<NetifRxRequest, NetifRxResponse>::attach(map.page().clone());
+    for (id, offset, flags, status) in responses {
+        if ring.take_request().ok().flatten().is_none() {
+            break;
+        }
+        ring.push_response(&NetifRxResponse {
+            id: id % 80,
+            offset: offset % 4200,
+            flags: flags & 0x1f,
+            status,
+        })
+        .unwrap();
+    }
+    ring.push_responses_and_check_notify();
+    let mut frames = 0;
+    sim.block_on(std::future::poll_fn(|cx| {
+        loop {
+            match net.receive(cx) {
+                Some((rx, _tx)) => {
+                    rx.consume(|f| assert!(f.len() <= 4096));
+                    frames += 1;
+                }
+                None => return std::task::Poll::Ready(()),
+            }
+        }
+    }))
+    .unwrap();
+    (frames, net.error().cloned(), net.counters().rx_dropped)
+}
+
+#[test]
+fn quickcheck_rogue_rx_responses_never_panic() {
+    fn prop(responses: Vec<(u16, u16, u16, i16)>) -> bool {
+        rogue_rx(responses, 27).0 <= 64
+    }
+    quickcheck::QuickCheck::new()
+        .tests(40)
+        .quickcheck(prop as fn(Vec<(u16, u16, u16, i16)>) -> bool);
+}
+
+#[test]
+fn bad_offsets_and_flags_make_the_device_gone() {
+    // A frame reaching past the page.
+    let (n, e, _) = rogue_rx(vec![(0, 4000, 0, 200)], 28);
+    assert_eq!(n, 0);
+    assert!(matches!(
+        e,
+        Some(NetfrontError::BadFrame {
+            offset: 4000,
+            len: 200
+        })
+    ));
+    // Fragments that were never negotiated.
+    let (_, e, _) = rogue_rx(vec![(0, 0, 4, 60)], 29);
+    assert!(matches!(e, Some(NetfrontError::UnexpectedFlags(4))));
+    // The same buffer answered twice.
+    let (_, e, _) = rogue_rx(vec![(3, 0, 0, 60), (3, 0, 0, 60)], 30);
+    assert!(matches!(
+        e,
+        Some(NetfrontError::UnknownId { ring: "rx", id: 3 })
+    ));
+    // A good frame then an error status: one frame, one drop, still up.
+    let (n, e, dropped) = rogue_rx(vec![(0, 0, 0, 60), (1, 0, 0, -1)], 31);
+    assert_eq!((n, dropped), (1, 1));
+    assert!(e.is_none());
+}
