@@ -7,6 +7,24 @@ use mirage_core::PosixTime;
 use crate::date::parse_http_date;
 use crate::headers::Headers;
 
+/// Whether `If-Match` or `If-Unmodified-Since` fails, so 412 must be sent
+/// (RFC 9110 §13.2.2 steps 1-2: evaluated before the others). `If-Match`
+/// compares strongly and wins over `If-Unmodified-Since`.
+pub fn precondition_failed(headers: &Headers, etag: &str, last_modified: PosixTime) -> bool {
+    if headers.contains("if-match") {
+        return !headers
+            .get_all("if-match")
+            .any(|v| etag_list_matches(v, etag, false));
+    }
+    match headers
+        .get_str("if-unmodified-since")
+        .and_then(parse_http_date)
+    {
+        Some(since) => last_modified.secs > since.secs,
+        None => false,
+    }
+}
+
 /// Whether the client's cached copy is current, so 304 may be sent.
 /// `If-None-Match` wins over `If-Modified-Since` when both are present.
 pub fn not_modified(headers: &Headers, etag: &str, last_modified: PosixTime) -> bool {
@@ -132,6 +150,42 @@ mod test {
         ));
         assert!(!not_modified(
             &h(&[("if-modified-since", "garbage")]),
+            etag,
+            lm
+        ));
+    }
+
+    #[test]
+    fn test_precondition_failed() {
+        let lm = PosixTime::from_secs(1_000_000);
+        let etag = "\"abc\"";
+        assert!(!precondition_failed(&h(&[]), etag, lm));
+        assert!(!precondition_failed(
+            &h(&[("if-match", "\"abc\"")]),
+            etag,
+            lm
+        ));
+        assert!(!precondition_failed(&h(&[("if-match", "*")]), etag, lm));
+        assert!(precondition_failed(&h(&[("if-match", "\"x\"")]), etag, lm));
+        // Weak tags never match strongly.
+        assert!(precondition_failed(
+            &h(&[("if-match", "W/\"abc\"")]),
+            etag,
+            lm
+        ));
+        let before = imf_fixdate(PosixTime::from_secs(999_999));
+        assert!(precondition_failed(
+            &h(&[("if-unmodified-since", &before)]),
+            etag,
+            lm
+        ));
+        assert!(!precondition_failed(
+            &h(&[("if-unmodified-since", &imf_fixdate(lm))]),
+            etag,
+            lm
+        ));
+        assert!(!precondition_failed(
+            &h(&[("if-unmodified-since", "nonsense")]),
             etag,
             lm
         ));

@@ -4,7 +4,8 @@
 //!   without its trailing slash is redirected (301) to it.
 //! - `Content-Type` by extension ([`mime`]), `ETag` from the store's
 //!   digest, `Last-Modified` from its modification time.
-//! - `If-None-Match` / `If-Modified-Since` give 304 ([`conditional`]).
+//! - `If-None-Match` / `If-Modified-Since` give 304, a failed `If-Match` /
+//!   `If-Unmodified-Since` 412 ([`conditional`]).
 //! - A single `Range` gives 206, or 416 when it lies outside the value;
 //!   several ranges are answered with the whole value ([`range`]).
 //! - A `NAME.gz` sibling is served with `Content-Encoding: gzip` to clients
@@ -31,7 +32,7 @@ use crate::date::imf_fixdate;
 use crate::handler::Handler;
 use crate::request::{Method, Request, RequestHead};
 use crate::response::{Body, BodyError, Response};
-use conditional::{accepts_gzip, if_range_allows, not_modified};
+use conditional::{accepts_gzip, if_range_allows, not_modified, precondition_failed};
 use range::{RangeRequest, parse_range};
 
 /// Choices for a [`StaticSite`].
@@ -227,6 +228,9 @@ impl<K: KvRo> StaticSite<K> {
         }
         if vary {
             resp.headers.append("vary", "Accept-Encoding");
+        }
+        if precondition_failed(&req.headers, &etag, modified) {
+            return Response::error(412);
         }
         if not_modified(&req.headers, &etag, modified) {
             resp.status = 304;

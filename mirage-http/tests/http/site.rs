@@ -141,7 +141,17 @@ fn validators_and_conditional_requests() {
         &cond(&format!("If-Modified-Since: {}", imf_fixdate(modified))),
     );
     assert_eq!(r.status, 304);
+    let (r, _) = get(&mut sim, &s, &cond("If-Match: \"other\""));
+    assert_eq!(r.status, 412);
+    let (r, body) = get(&mut sim, &s, &cond(&format!("If-Match: {etag}")));
+    assert_eq!((r.status, body.len()), (200, 20));
     let earlier = PosixTime::from_secs(modified.secs - 1);
+    let (r, _) = get(
+        &mut sim,
+        &s,
+        &cond(&format!("If-Unmodified-Since: {}", imf_fixdate(earlier))),
+    );
+    assert_eq!(r.status, 412);
     let (r, _) = get(
         &mut sim,
         &s,
