@@ -352,7 +352,7 @@ mod test {
     // Captured from `git upload-pack` 2.47 with GIT_PROTOCOL=version=2.
     const ADVERT: &[&str] = &[
         "version 2",
-        "agent=git/2.47.3-Linux",
+        "agent=git/2.47.3",
         "ls-refs=unborn",
         "fetch=shallow wait-for-done",
         "server-option",

@@ -8,3 +8,4 @@ mod pack;
 mod parsers;
 mod pktline;
 mod scripted;
+mod transcripts;
