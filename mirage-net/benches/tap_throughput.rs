@@ -8,6 +8,8 @@
 //! namespace at the far end of a veth pair. Needs root, `ip` and OpenBSD
 //! `nc`; prints `SKIP: <reason>` otherwise.
 //!
+//! Each side runs three times and the best time counts.
+//!
 //! Run with `cargo bench -p mirage-net --bench tap_throughput`.
 
 use std::process::{Command, Stdio};
@@ -18,6 +20,7 @@ use mirage_net::{Config, Ipv6Config, Stack, TcpOptions};
 use mirage_unix::{OsRandom, SystemClock, Tap};
 
 const MIB: usize = 256;
+const RUNS: u32 = 3;
 
 fn unsupported() -> Option<String> {
     // SAFETY: geteuid has no preconditions.
@@ -173,12 +176,18 @@ fn main() {
         return;
     }
     let id = std::process::id() % 100_000;
-    let (t_ours, total) = ours(id);
-    assert_eq!(total, MIB * 1024 * 1024, "every byte arrived");
-    let t_linux = linux(id);
+    // Best of three runs each: the machine may be busy with other work.
+    let mut t_ours = Duration::MAX;
+    let mut t_linux = Duration::MAX;
+    for run in 0..RUNS {
+        let (t, total) = ours(id * 10 + run);
+        assert_eq!(total, MIB * 1024 * 1024, "every byte arrived");
+        t_ours = t_ours.min(t);
+        t_linux = t_linux.min(linux(id * 10 + run));
+    }
     let mbps = |d: Duration| (MIB * 8 * 1024 * 1024) as f64 / d.as_secs_f64() / 1e6;
     println!(
-        "tcp receive {MIB} MiB: mirage-net over TAP {:.0} Mbit/s ({:.2} s), \
+        "tcp receive {MIB} MiB, best of {RUNS}: mirage-net over TAP {:.0} Mbit/s ({:.2} s), \
          Linux over veth {:.0} Mbit/s ({:.2} s); ratio mirage-net/Linux = {:.3}",
         mbps(t_ours),
         t_ours.as_secs_f64(),
