@@ -5,8 +5,10 @@
 //! Setting up the hypercall page itself ([`install_hypercall_page`]) and the
 //! upcall vector is the boot runtime's job.
 
+use alloc::rc::Rc;
 use alloc::vec::Vec;
 use core::arch::asm;
+use core::cell::{OnceCell, RefCell};
 
 use super::{HypercallError, Hypervisor};
 use crate::abi::event_channel::{
@@ -47,18 +49,21 @@ pub unsafe fn install_hypercall_page(page: &Page) -> Option<XenHypervisor> {
                 asm!("wrmsr", in("ecx") msr, in("eax") addr as u32, in("edx") (addr >> 32) as u32,
                     options(nostack, preserves_flags));
             }
-            return Some(XenHypervisor {
-                hypercall_page: page.address(),
-            });
+            // SAFETY: Xen just filled `page` with hypercall stubs.
+            return Some(unsafe { XenHypervisor::from_hypercall_page(page.address()) });
         }
     }
     None
 }
 
-/// Hypercalls through an installed hypercall page.
+/// Hypercalls through an installed hypercall page. Clones share the
+/// mapped `shared_info` and grant-table frames: Xen keeps one copy of each
+/// and moves it when mapped again, so they are mapped once per guest.
 #[derive(Debug, Clone)]
 pub struct XenHypervisor {
     hypercall_page: usize,
+    shared_info: Rc<OnceCell<Page>>,
+    grant_frames: Rc<RefCell<Vec<Page>>>,
 }
 
 impl XenHypervisor {
@@ -69,20 +74,38 @@ impl XenHypervisor {
     pub unsafe fn from_hypercall_page(address: usize) -> Self {
         XenHypervisor {
             hypercall_page: address,
+            shared_info: Rc::new(OnceCell::new()),
+            grant_frames: Rc::new(RefCell::new(Vec::new())),
         }
     }
 
     fn call2(&self, nr: u32, a1: u64, a2: u64) -> i64 {
+        self.call3(nr, a1, a2, 0)
+    }
+
+    /// A hypercall with three arguments (`rdi`, `rsi`, `rdx`), result in `rax`.
+    fn call3(&self, nr: u32, a1: u64, a2: u64, a3: u64) -> i64 {
         let entry = self.hypercall_page + nr as usize * 32;
         let ret: i64;
         // SAFETY: `entry` is a stub in the hypercall page Xen installed; the
         // stub follows the C ABI for its argument registers and clobbers.
+        // Without `nostack` the compiler keeps the red zone free for `call`.
         unsafe {
             asm!("call {entry}", entry = in(reg) entry,
-                inlateout("rdi") a1 => _, inlateout("rsi") a2 => _, lateout("rax") ret,
-                clobber_abi("C"));
+                inlateout("rdi") a1 => _, inlateout("rsi") a2 => _, inlateout("rdx") a3 => _,
+                lateout("rax") ret, clobber_abi("C"));
         }
         ret
+    }
+
+    /// `grant_table_op(cmd, uop, count)` with one operation.
+    fn grant_table_op<T>(&self, cmd: u32, op: &mut T) -> Result<(), HypercallError> {
+        Self::check(self.call3(
+            HYPERVISOR_GRANT_TABLE_OP,
+            u64::from(cmd),
+            op as *mut T as u64,
+            1,
+        ))
     }
 
     fn check(ret: i64) -> Result<(), HypercallError> {
@@ -133,25 +156,26 @@ impl Hypervisor for XenHypervisor {
     }
 
     fn map_shared_info(&self) -> Result<Page, HypercallError> {
+        if let Some(p) = self.shared_info.get() {
+            return Ok(p.clone());
+        }
         let page = Page::new();
         self.add_to_physmap(XENMAPSPACE_SHARED_INFO, 0, &page)?;
-        Ok(page)
+        Ok(self.shared_info.get_or_init(|| page).clone())
     }
 
     fn map_grant_table(&self, nr_frames: u32) -> Result<Vec<Page>, HypercallError> {
-        let mut v = GnttabSetVersion { version: 1 };
-        Self::check(self.call2(
-            HYPERVISOR_GRANT_TABLE_OP,
-            u64::from(GNTTABOP_SET_VERSION),
-            &raw mut v as u64,
-        ))?;
-        let mut frames = Vec::new();
-        for i in 0..nr_frames {
+        let mut frames = self.grant_frames.borrow_mut();
+        if frames.is_empty() {
+            let mut v = GnttabSetVersion { version: 1 };
+            self.grant_table_op(GNTTABOP_SET_VERSION, &mut v)?;
+        }
+        for i in frames.len() as u32..nr_frames {
             let page = Page::new();
             self.add_to_physmap(XENMAPSPACE_GRANT_TABLE, u64::from(i), &page)?;
             frames.push(page);
         }
-        Ok(frames)
+        Ok(frames[..nr_frames as usize].to_vec())
     }
 
     fn hvm_get_param(&self, index: u32) -> Result<u64, HypercallError> {
