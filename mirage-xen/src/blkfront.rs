@@ -161,6 +161,8 @@ struct InFlight {
 impl<H: Hypervisor + 'static> Blkfront<H> {
     /// Connects to `device/vbd/<id>`: sets up and grants the ring, completes
     /// the xenbus handshake, and reads the disk's geometry and features.
+    /// It waits for the backend as long as that takes; bound it with
+    /// `mirage_core::timeout` where a missing backend must not stall.
     pub async fn connect(xen: &Xen<H>, id: u32) -> Result<Self, BlkfrontError> {
         let dev = XenbusDevice::open(xen, "vbd", id).await?;
         dev.set_state(XenbusState::Initialising).await?;

@@ -352,7 +352,8 @@ impl<H: Hypervisor> TxPart<H> {
 impl<H: Hypervisor + 'static> Netfront<H> {
     /// Connects to `device/vif/<id>`: reads the MAC and MTU, sets up and
     /// grants both rings, posts receive buffers and completes the xenbus
-    /// handshake.
+    /// handshake. It waits for the backend as long as that takes; bound it
+    /// with `mirage_core::timeout` where a missing backend must not stall.
     pub async fn connect(
         xen: &Xen<H>,
         id: u32,
