@@ -490,3 +490,35 @@ fn eof_outlives_time_wait() {
         })
         .unwrap();
 }
+
+/// CUBIC (with the `std` feature) moves data intact under loss too.
+#[cfg(feature = "std")]
+#[test]
+fn cubic_transfer_with_loss() {
+    let link = LinkConfig {
+        loss: 0.02,
+        ..LinkConfig::default()
+    };
+    let tcp = TcpOptions {
+        congestion: mirage_net::CongestionControl::Cubic,
+        ..TcpOptions::default()
+    };
+    let mut p = pair(15, link, tcp);
+    let addr = SocketAddr::V4(SocketAddrV4::new(A4, 9002));
+    let listener = p.sim.block_on(p.a.tcp_listen(addr)).unwrap().unwrap();
+    let sink = p.sim.spawn(async move {
+        let mut flow = listener.accept().await.unwrap();
+        read_to_end(&mut flow).await.unwrap()
+    });
+    let data = payload(15, 1_000_000);
+    let sent = data.clone();
+    let b = p.b.clone();
+    p.sim
+        .block_on(async move {
+            let mut flow = b.tcp_connect(addr).await.unwrap();
+            flow.write_all(&sent).await.unwrap();
+            flow.close().await.unwrap();
+        })
+        .unwrap();
+    assert!(p.sim.block_on(sink).unwrap() == data);
+}
