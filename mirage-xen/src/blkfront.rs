@@ -610,6 +610,12 @@ mod test {
     use super::*;
 
     #[test]
+    fn ring_size_matches_blkif_h() {
+        assert_eq!(BlkRing::SIZE, 32);
+        assert_eq!(MAX_REQUEST_BYTES, 45056);
+    }
+
+    #[test]
     fn gather_scatter_cross_buffer_boundaries() {
         let a = [1u8, 2, 3];
         let b = [4u8, 5];

@@ -649,6 +649,12 @@ mod test {
     use super::*;
 
     #[test]
+    fn ring_sizes_match_netif_h() {
+        assert_eq!(TxRing::SIZE, 256);
+        assert_eq!(RxRing::SIZE, 256);
+    }
+
+    #[test]
     fn mac_parsing() {
         assert_eq!(
             parse_mac("00:16:3e:01:02:ff"),
