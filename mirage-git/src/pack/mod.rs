@@ -1,5 +1,5 @@
 //! Packfiles (gitformat-pack): [`read`] parses, resolves and verifies a
-//! received pack entirely before any object is handed to a store; [`write`]
+//! received pack entirely before any object is handed to a store; [`mod@write`]
 //! builds the simple, delta-free packs a push sends; [`delta`] applies
 //! Git's copy/insert deltas.
 //!

@@ -37,6 +37,16 @@ impl<R: Input> PktReader<R> {
         &mut self.inner
     }
 
+    /// Takes the bytes read from the input but not yet parsed as packets
+    /// (for a peer that switches from pkt-lines to raw data, as a pack
+    /// after push commands).
+    pub fn take_buffered(&mut self) -> Vec<u8> {
+        let out = self.buf[self.start..self.end].to_vec();
+        self.start = 0;
+        self.end = 0;
+        out
+    }
+
     /// Unwraps the input; bytes already buffered are lost.
     pub fn into_inner(self) -> R {
         self.inner

@@ -110,7 +110,7 @@ impl<S: Stack> core::fmt::Debug for Session<'_, S> {
 
 impl<'s, S: Stack> Session<'s, S> {
     /// Connects to `service` at `url`, asking for protocol v2 if `v2`; the
-    /// server's advertisement is then ready on [`Session::reader`] (for
+    /// server's advertisement is then read through [`PacketSource`] (for
     /// HTTP, after the `# service=` preamble, which is skipped).
     pub async fn connect(
         stack: &'s S,
@@ -228,7 +228,7 @@ impl<'s, S: Stack> Session<'s, S> {
     }
 
     /// Sends a request (already pkt-line encoded); its response is then
-    /// read with [`Session::read_line`] and [`Session::reader`].
+    /// read through [`PacketSource`].
     pub async fn send(&mut self, request: &[u8]) -> Result<(), Error> {
         self.pushed_back = None;
         match &self.url {

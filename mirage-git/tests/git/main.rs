@@ -8,4 +8,5 @@ mod pack;
 mod parsers;
 mod pktline;
 mod scripted;
+mod scripted_push;
 mod transcripts;
