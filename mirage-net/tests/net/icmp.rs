@@ -1,4 +1,5 @@
-//! ICMP echo and ARP, checked by a hand-written peer on a raw switch port.
+//! ICMP echo, ARP and gateway routing, checked by a hand-written peer on
+//! a raw switch port.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -149,4 +150,75 @@ fn the_interface_answers_ping_and_arp() {
         })
         .unwrap();
     assert_eq!(replies, vec![1, 2, 3]);
+}
+
+/// Traffic for an address off the subnet goes to the configured gateway:
+/// the raw peer plays the router, answers the ARP request for the gateway
+/// address and receives the SYN for 192.0.2.80.
+#[test]
+fn off_link_traffic_goes_to_the_gateway() {
+    use mirage_core::Stack as _;
+    use mirage_core::mem::{Simulation, Switch};
+    use mirage_net::{Config, Ipv6Config, Stack};
+
+    let mut sim = Simulation::new(51);
+    let clock = sim.clock();
+    let switch = Switch::new(clock.clone(), 51, LinkConfig::default());
+    let config = Config::ipv4_static(A4, 24, Some(PEER)).with_ipv6(Ipv6Config::None);
+    let (a, runner) = Stack::new(switch.attach(), clock.clone(), sim.random(), config).unwrap();
+    sim.spawn(runner.run());
+    let mut router = switch.attach();
+    let ours = router.mac_address();
+    let far = Ipv4Addr::new(192, 0, 2, 80);
+    let syn_seen = sim.spawn(async move {
+        let caps = ChecksumCapabilities::default();
+        let mut buf = [0u8; 1600];
+        loop {
+            let n = recv_frame(&mut router, &mut buf).await;
+            let eth = EthernetFrame::new_checked(&buf[..n]).unwrap();
+            match eth.ethertype() {
+                EthernetProtocol::Arp => {
+                    let arp =
+                        ArpRepr::parse(&ArpPacket::new_checked(eth.payload()).unwrap()).unwrap();
+                    if let ArpRepr::EthernetIpv4 {
+                        operation: ArpOperation::Request,
+                        source_hardware_addr,
+                        source_protocol_addr,
+                        target_protocol_addr,
+                        ..
+                    } = arp
+                    {
+                        assert_eq!(
+                            target_protocol_addr, PEER,
+                            "A asks for the gateway, not {far}"
+                        );
+                        let reply = arp_reply(ours, source_hardware_addr, source_protocol_addr);
+                        send_frame(&mut router, &reply).await;
+                    }
+                }
+                EthernetProtocol::Ipv4 => {
+                    assert_eq!(
+                        eth.dst_addr(),
+                        EthernetAddress(ours.0),
+                        "sent to the router's MAC"
+                    );
+                    let ip =
+                        Ipv4Repr::parse(&Ipv4Packet::new_checked(eth.payload()).unwrap(), &caps)
+                            .unwrap();
+                    assert_eq!(ip.next_header, IpProtocol::Tcp);
+                    return ip.dst_addr;
+                }
+                _ => {}
+            }
+        }
+    });
+    let tcp = a.clone();
+    let connect = sim.spawn(async move {
+        let to = std::net::SocketAddr::from((far, 80));
+        timeout(&clock, Duration::from_secs(3), tcp.tcp_connect(to)).await
+    });
+    assert_eq!(sim.block_on(syn_seen).unwrap(), far);
+    // Nobody answers behind the "router": the connect is still pending.
+    let r = sim.block_on(connect).unwrap();
+    assert!(r.is_err(), "no SYN-ACK, so the connect waits");
 }
