@@ -1,0 +1,29 @@
+#![cfg_attr(not(test), no_std)]
+#![doc = include_str!("../README.md")]
+
+extern crate alloc;
+
+pub mod bootinfo;
+pub mod clock;
+pub mod executor;
+pub mod memory;
+
+#[cfg(feature = "pvh")]
+pub mod arch;
+#[cfg(feature = "pvh")]
+pub mod boot;
+#[cfg(feature = "pvh")]
+pub mod debugcon;
+#[cfg(feature = "pvh")]
+pub mod hypercall;
+#[cfg(feature = "pvh")]
+mod mem;
+#[cfg(feature = "pvh")]
+pub mod run;
+#[cfg(feature = "pvh")]
+pub mod xen;
+
+#[cfg(feature = "pvh")]
+pub use boot::{Boot, crash, poweroff};
+#[cfg(feature = "pvh")]
+pub use run::{Devices, run};

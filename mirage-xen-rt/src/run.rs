@@ -1,0 +1,92 @@
+//! [`run`]: the Xen counterpart of `mirage_unix::run`. Starts the Xen
+//! runtime, builds the devices and drives the application's future to
+//! completion, then powers the domain off (or crashes it on error).
+
+use alloc::rc::Rc;
+use alloc::string::String;
+use core::fmt::Display;
+use core::future::Future;
+
+use crate::boot::{Boot, crash, poweroff};
+use crate::debugcon::DebugConsole;
+use crate::executor::{Timers, block_on};
+use crate::println;
+use crate::xen::{XenClock, XenRuntime};
+
+/// The devices handed to the application.
+#[derive(Debug)]
+pub struct Devices {
+    clock: XenClock,
+    console: DebugConsole,
+    cmdline: String,
+    runtime: Rc<XenRuntime>,
+}
+
+impl Devices {
+    /// Monotonic and wall clock with timers.
+    pub fn clock(&self) -> XenClock {
+        self.clock.clone()
+    }
+
+    /// The console (port 0xE9, shown by Xen as `(dN)` lines).
+    pub fn console(&self) -> DebugConsole {
+        self.console
+    }
+
+    /// The boot command line (`extra=` in the xl config).
+    pub fn cmdline(&self) -> &str {
+        &self.cmdline
+    }
+
+    /// The Xen runtime, for PV frontends.
+    pub fn runtime(&self) -> &Rc<XenRuntime> {
+        &self.runtime
+    }
+}
+
+/// Runs `start(devices)` under Xen and ends the domain with its result:
+/// `poweroff` on `Ok`, `crash` after printing the error otherwise. Without
+/// Xen (plain QEMU) it prints `no Xen` and exits through the QEMU debug-exit
+/// port.
+pub fn run<F, Fut, E>(boot: Boot, start: F) -> !
+where
+    F: FnOnce(Devices) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: Display,
+{
+    let Some(cpuid) = boot.xen else {
+        println!("mirage-xen-rt: no Xen (CPUID 0x40000000 has no XenVMMXenVMM signature)");
+        poweroff()
+    };
+    let rt = match XenRuntime::start() {
+        Ok(rt) => Rc::new(rt),
+        Err(e) => {
+            println!("mirage-xen-rt: Xen setup failed: {e}");
+            crash()
+        }
+    };
+    let (major, minor) = rt.version();
+    println!(
+        "mirage-xen-rt: Xen {major}.{minor} (CPUID base {:#x}), timer VIRQ on port {}, boot took {} us",
+        cpuid.base,
+        rt.timer_port(),
+        rt.now().as_micros()
+    );
+    let timers = Rc::new(Timers::new());
+    let devices = Devices {
+        clock: XenClock::new(rt.clone(), timers.clone()),
+        console: DebugConsole,
+        cmdline: String::from(boot.info.cmdline()),
+        runtime: rt.clone(),
+    };
+    match block_on(start(devices), &*rt, &timers) {
+        Ok(()) => {
+            println!("mirage-xen-rt: application finished, powering off");
+            poweroff()
+        }
+        Err(e) => {
+            println!("mirage-xen-rt: application failed: {e}");
+            crash()
+        }
+    }
+}
