@@ -211,6 +211,59 @@ fn daemon_clone_fetch_push() {
     });
 }
 
+/// A fetch from a store with 60 commits the server never saw on top of
+/// an old main, after the server moved on by one commit: several rounds of
+/// `have`s before the common commit, then only the new objects.
+async fn negotiate_over_rounds(stack: &SocketStack, url: &Url, base: &Path, repo: &Path) {
+    let client = Client::new(stack);
+    let store = MemStore::new();
+    let req = FetchRequest {
+        refs: vec!["refs/heads/main".into()],
+        ..Default::default()
+    };
+    let first = client.fetch(url, &store, &req, &mut |_| {}).await.unwrap();
+    let old_main = first.get("refs/heads/main").unwrap();
+    assert!(store.contains(&old_main).unwrap());
+    assert!(
+        first.get("refs/heads/side").is_none(),
+        "only the requested reference"
+    );
+
+    let mut local = old_main;
+    for i in 0..60 {
+        local = commit_on(
+            &store,
+            Some(local),
+            &format!("local{i}"),
+            "x\n",
+            1_700_000_000 + i,
+        );
+    }
+    let work = base.join("work");
+    std::fs::write(work.join("new.txt"), "new upstream work\n").unwrap();
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "upstream"]);
+    git(&work, &["push", "-q", repo.to_str().unwrap(), "main"]);
+    let new_main = rev(repo, "refs/heads/main");
+
+    let before = store.len();
+    let req = FetchRequest {
+        refs: vec!["refs/heads/main".into()],
+        local_tips: vec![local],
+        ..Default::default()
+    };
+    let outcome = client.fetch(url, &store, &req, &mut |_| {}).await.unwrap();
+    assert_eq!(outcome.get("refs/heads/main"), Some(new_main));
+    assert!(
+        outcome.rounds >= 3,
+        "16 + 32 unknown haves before the common one: {} rounds",
+        outcome.rounds
+    );
+    assert_eq!(outcome.objects, 3, "only the new commit, its tree and blob");
+    assert_eq!(store.len(), before + 3);
+    assert!(store.contains(&new_main).unwrap());
+}
+
 #[test]
 fn daemon_incremental_fetch_negotiates_over_rounds() {
     if !have_git("daemon_incremental_fetch_negotiates_over_rounds") {
@@ -220,58 +273,29 @@ fn daemon_incremental_fetch_negotiates_over_rounds() {
     let repo = make_repo(&tmp.0);
     let daemon = Daemon::start(&tmp.0);
     let url = Url::parse(&format!("git://127.0.0.1:{}/repo.git", daemon.port)).unwrap();
-    let stack = SocketStack::new();
-    run(async {
-        let client = Client::new(&stack);
-        let store = MemStore::new();
-        let req = FetchRequest {
-            refs: vec!["refs/heads/main".into()],
-            ..Default::default()
-        };
-        let first = client.fetch(&url, &store, &req, &mut |_| {}).await.unwrap();
-        let old_main = first.get("refs/heads/main").unwrap();
-        assert!(store.contains(&old_main).unwrap());
-        assert!(
-            first.get("refs/heads/side").is_none(),
-            "only the requested reference"
-        );
+    run(negotiate_over_rounds(
+        &SocketStack::new(),
+        &url,
+        &tmp.0,
+        &repo,
+    ));
+}
 
-        // 60 local commits the server never saw, on top of the old main.
-        let mut local = old_main;
-        for i in 0..60 {
-            local = commit_on(
-                &store,
-                Some(local),
-                &format!("local{i}"),
-                "x\n",
-                1_700_000_000 + i,
-            );
-        }
-        // The server moves on by one commit.
-        let work = tmp.0.join("work");
-        std::fs::write(work.join("new.txt"), "new upstream work\n").unwrap();
-        git(&work, &["add", "-A"]);
-        git(&work, &["commit", "-q", "-m", "upstream"]);
-        git(&work, &["push", "-q", repo.to_str().unwrap(), "main"]);
-        let new_main = rev(&repo, "refs/heads/main");
-
-        let before = store.len();
-        let req = FetchRequest {
-            refs: vec!["refs/heads/main".into()],
-            local_tips: vec![local],
-            ..Default::default()
-        };
-        let outcome = client.fetch(&url, &store, &req, &mut |_| {}).await.unwrap();
-        assert_eq!(outcome.get("refs/heads/main"), Some(new_main));
-        assert!(
-            outcome.rounds >= 3,
-            "16 + 32 unknown haves before the common one: {} rounds",
-            outcome.rounds
-        );
-        assert_eq!(outcome.objects, 3, "only the new commit, its tree and blob");
-        assert_eq!(store.len(), before + 3);
-        assert!(store.contains(&new_main).unwrap());
-    });
+#[test]
+fn http_incremental_fetch_negotiates_statelessly() {
+    if !have_git("http_incremental_fetch_negotiates_statelessly") {
+        return;
+    }
+    let tmp = TempDir::new("http-rounds");
+    let repo = make_repo(&tmp.0);
+    let bridge = CgiBridge::start(&tmp.0);
+    let url = Url::parse(&format!("http://127.0.0.1:{}/repo.git", bridge.port)).unwrap();
+    run(negotiate_over_rounds(
+        &SocketStack::new(),
+        &url,
+        &tmp.0,
+        &repo,
+    ));
 }
 
 #[test]
