@@ -77,6 +77,7 @@ thread_local! {
 fn small_memo() -> Options {
     Options {
         cache_capacity: 64,
+        memo_bytes: 16 * 1024,
         ..Options::default()
     }
 }
