@@ -108,6 +108,14 @@ impl BodyDecoder {
                     Err(_) => return Err(Error::ChunkTerminator),
                 },
                 State::Trailers => {
+                    // Parse a trailer line only once it is complete, so a
+                    // line dripped byte by byte is not parsed per byte.
+                    if !input.contains(&b'\n') {
+                        if self.trailer_bytes + input.len() > self.limits.max_head {
+                            return Err(Error::HeadersTooLarge);
+                        }
+                        return Ok(false);
+                    }
                     let Some((rest, field)) = field_line(input)? else {
                         if self.trailer_bytes + input.len() > self.limits.max_head {
                             return Err(Error::HeadersTooLarge);
