@@ -169,9 +169,9 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-fn wait_for_port(port: u16) {
+fn wait_for_port(ip: &str, port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while TcpStream::connect((ip, port)).is_err() {
         assert!(
             Instant::now() < deadline,
             "server on port {port} did not start"
@@ -188,7 +188,20 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(base: &Path) -> Daemon {
-        let port = free_port();
+        Daemon::start_on(base, "127.0.0.1")
+    }
+
+    /// Listens on `ip` (`127.0.0.1` or `::1`).
+    pub fn start_on(base: &Path, ip: &str) -> Daemon {
+        let port = if ip.contains(':') {
+            TcpListener::bind((ip, 0))
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        } else {
+            free_port()
+        };
         let child = Command::new("git")
             .args([
                 "daemon",
@@ -197,7 +210,7 @@ impl Daemon {
                 "--reuseaddr",
                 "--informative-errors",
                 &format!("--base-path={}", base.display()),
-                "--listen=127.0.0.1",
+                &format!("--listen={ip}"),
                 &format!("--port={port}"),
                 base.to_str().unwrap(),
             ])
@@ -206,7 +219,7 @@ impl Daemon {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        wait_for_port(port);
+        wait_for_port(ip, port);
         Daemon { child, port }
     }
 }

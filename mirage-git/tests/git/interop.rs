@@ -345,6 +345,32 @@ fn daemon_shallow_clone() {
         assert_eq!(pushed.objects_sent, 3);
         assert_eq!(rev(&repo, "refs/heads/main"), new);
         git(&repo, &["fsck", "--full"]);
+
+        // The server moves on; a later fetch names our shallow boundary and
+        // gets only the new objects.
+        let work = tmp.0.join("work");
+        git(
+            &work,
+            &["pull", "-q", "--ff-only", repo.to_str().unwrap(), "main"],
+        );
+        std::fs::write(work.join("later.txt"), "later\n").unwrap();
+        git(&work, &["add", "-A"]);
+        git(&work, &["commit", "-q", "-m", "later"]);
+        git(&work, &["push", "-q", repo.to_str().unwrap(), "main"]);
+        let later = rev(&repo, "refs/heads/main");
+        let req = FetchRequest {
+            refs: vec!["refs/heads/main".into()],
+            local_tips: vec![new],
+            shallow: outcome.shallow.clone(),
+            ..Default::default()
+        };
+        let again = Client::new(&stack)
+            .fetch(&url, &store, &req, &mut |_| {})
+            .await
+            .unwrap();
+        assert_eq!(again.get("refs/heads/main"), Some(later));
+        assert_eq!(again.objects, 3, "the later commit, its tree and blob");
+        assert!(again.shallow.is_empty());
     });
 }
 
@@ -537,5 +563,29 @@ fn file_atomic_push_is_all_or_nothing() {
         assert_eq!(rejected[0].refname, "refs/heads/main");
         assert_eq!(rev(&repo, "refs/heads/side"), ahead);
         assert_eq!(rev(&repo, "refs/heads/main"), main);
+    });
+}
+
+#[test]
+fn daemon_over_ipv6_loopback() {
+    if !have_git("daemon_over_ipv6_loopback") {
+        return;
+    }
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        println!("SKIP: daemon_over_ipv6_loopback: no IPv6 loopback on this host");
+        return;
+    }
+    let tmp = TempDir::new("ipv6");
+    let repo = make_repo(&tmp.0);
+    let daemon = Daemon::start_on(&tmp.0, "::1");
+    let url = Url::parse(&format!("git://[::1]:{}/repo.git", daemon.port)).unwrap();
+    let stack = SocketStack::new();
+    run(async {
+        let refs = Client::new(&stack)
+            .ls_refs(&url, &["refs/heads/".into()])
+            .await
+            .unwrap();
+        assert_eq!(refs.len(), 2);
+        assert_eq!(refs[0].id, Some(rev(&repo, "refs/heads/main")));
     });
 }
