@@ -17,6 +17,10 @@ use crate::stack::Stack;
 /// other tasks (it asks to be polled again at once).
 const RX_BUDGET: usize = 64;
 
+/// The longest the runner goes without asking the device for its link state
+/// while it is polling anyway.
+const LINK_CHECK: Duration = Duration::from_secs(1);
+
 /// After this many polls in a row that left smoltcp wanting to run again
 /// immediately, the runner waits a millisecond: a guard against spinning
 /// (which in a simulation would stop virtual time) on a timer that smoltcp
@@ -150,7 +154,20 @@ fn poll_once<N: Network>(
     inner.now = now;
     inner.counters.polls += 1;
 
-    let up = device.link_state(cx) == LinkState::Up;
+    // Some devices answer link_state with system calls (a TAP device asks
+    // the kernel), so ask at most once a second; devices that wake the
+    // runner on a change still get a poll, which looks again after that.
+    let check_link = inner
+        .link_checked
+        .is_none_or(|t| now.saturating_duration_since(t) >= LINK_CHECK);
+    if check_link {
+        inner.link_checked = Some(now);
+    }
+    let up = if check_link {
+        device.link_state(cx) == LinkState::Up
+    } else {
+        inner.link_up
+    };
     if up != inner.link_up {
         inner.link_up = up;
         if up {

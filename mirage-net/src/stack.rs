@@ -91,6 +91,8 @@ pub(crate) struct Inner {
     config_wakers: Vec<Waker>,
     pub(crate) counters: Counters,
     pub(crate) link_up: bool,
+    /// When the runner last asked the device for its link state.
+    pub(crate) link_checked: Option<Instant>,
     /// TCP sockets smoltcp closed because the peer stopped answering
     /// (retransmission or keep-alive timeout), so errors can say so.
     pub(crate) timed_out: BTreeSet<SocketHandle>,
@@ -562,6 +564,7 @@ impl Stack {
             config_wakers: Vec::new(),
             counters: Counters::default(),
             link_up: true,
+            link_checked: None,
             timed_out: BTreeSet::new(),
             open_scratch: Vec::new(),
             fin_received: BTreeSet::new(),
@@ -590,7 +593,8 @@ impl Stack {
         self.inner.borrow().mtu
     }
 
-    /// Whether the device reported its link up at the last poll.
+    /// Whether the device reported its link up when last asked (the runner
+    /// asks at most once a second, on a poll).
     pub fn is_link_up(&self) -> bool {
         self.inner.borrow().link_up
     }
