@@ -6,8 +6,10 @@ use std::cell::RefCell;
 use std::pin::pin;
 use std::time::Duration;
 
+use std::future::{Future, poll_fn};
+use std::task::Poll;
+
 use futures::StreamExt;
-use futures::future::{Either, select};
 use futures::stream::FuturesUnordered;
 use mirage_core::{StackError, TcpFlow, TcpListener, Time, timeout};
 
@@ -46,14 +48,14 @@ pub async fn serve_tcp<L: TcpListener, T: Time>(
             conns.next().await;
             continue;
         }
-        let accepted = if conns.is_empty() {
-            listener.accept().await
-        } else {
-            match select(pin!(listener.accept()), conns.next()).await {
-                Either::Left((accepted, _)) => accepted,
-                Either::Right(_) => continue,
-            }
-        };
+        // One accept future lives until a connection arrives (so no stack
+        // has to make accept cancel-safe); meanwhile the connections run.
+        let mut accept = pin!(listener.accept());
+        let accepted = poll_fn(|cx| {
+            while let Poll::Ready(Some(())) = conns.poll_next_unpin(cx) {}
+            accept.as_mut().poll(cx)
+        })
+        .await;
         match accepted {
             Ok(flow) => conns.push(connection(flow, time, responder, options.idle_timeout)),
             Err(StackError::Closed) => return Err(StackError::Closed),

@@ -270,3 +270,54 @@ fn a_missing_or_binary_zone_file_is_a_read_error() {
     })
     .unwrap();
 }
+
+#[test]
+fn hostile_input_does_not_stop_the_server() {
+    let mut sim = Simulation::new(5);
+    let net = MemInternet::new();
+    start(&sim, &net, TcpOptions::default());
+    let client = net.host([CLIENT]);
+    let clock = sim.clock();
+    sim.block_on(async move {
+        clock.sleep(Duration::from_millis(1)).await;
+        let server = SocketAddr::new(SERVER, 53);
+        let sock = client.udp_bind(SocketAddr::new(CLIENT, 0)).await.unwrap();
+        let mut junk: Vec<Vec<u8>> =
+            vec![vec![], vec![1, 2, 3], vec![0xff; 12], (0..200u8).collect()];
+        let mut response = bytes_of(&query("www.example.com.", Type::A, None));
+        response[2] |= 0x80;
+        junk.push(response);
+        for j in &junk {
+            sock.send_to(j, server).await.unwrap();
+        }
+        sock.send_to(&bytes_of(&query("www.example.com.", Type::A, None)), server)
+            .await
+            .unwrap();
+        let mut buf = vec![0u8; 1500];
+        // Only the 200-byte datagram (a FORMERR) and the real query get answers.
+        let (n, _) = sock.recv_from(&mut buf).await.unwrap();
+        assert_eq!(Message::parse(&buf[..n]).unwrap().rcode(), Rcode::FORMERR);
+        let (n, _) = sock.recv_from(&mut buf).await.unwrap();
+        assert_eq!(Message::parse(&buf[..n]).unwrap().answers.len(), 1);
+
+        // TCP: an empty frame and a garbage frame, then a real query, on one connection.
+        let mut flow = client.tcp_connect(server).await.unwrap();
+        let mut burst = vec![0, 0, 0, 20];
+        burst.extend_from_slice(&[0x55; 20]);
+        burst.extend_from_slice(&framed(&query("www.example.com.", Type::A, None)));
+        flow.write_all(&burst).await.unwrap();
+        let mut rb = Vec::new();
+        assert_eq!(
+            read_framed(&mut flow, &mut rb).await.unwrap().rcode(),
+            Rcode::FORMERR
+        );
+        assert_eq!(
+            read_framed(&mut flow, &mut rb).await.unwrap().answers.len(),
+            1
+        );
+        // A partial frame and silence: closed at the idle timeout.
+        flow.write_all(&[0, 40, 1, 2]).await.unwrap();
+        assert!(read_framed(&mut flow, &mut rb).await.is_none());
+    })
+    .unwrap();
+}
