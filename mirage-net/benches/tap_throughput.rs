@@ -2,10 +2,11 @@
 //! kernel's own stack doing the same job over a veth pair, printed as a
 //! ratio.
 //!
-//! Both runs: a Linux `nc` in a network namespace sends 256 MiB of zeros
-//! to a sink that discards them. The receiver is mirage-net on a TAP
-//! device (this process, release build), or Linux's `nc -l` in a second
-//! namespace at the far end of a veth pair. Needs root, `ip` and OpenBSD
+//! A Linux `nc` in a network namespace sends 256 MiB of zeros to a sink
+//! that discards them: mirage-net on a TAP device (this process, release
+//! build), or Linux's `nc -l` in a second namespace at the far end of a
+//! veth pair. Then mirage-net sends 256 MiB to Linux's `nc -l` over the TAP
+//! device. Each mirage-net direction is compared with Linux to Linux. Needs root, `ip` and OpenBSD
 //! `nc`; prints `SKIP: <reason>` otherwise.
 //!
 //! Each side runs three times and the best time counts.
@@ -88,8 +89,9 @@ fn send_from(ns: &str, addr: &str) -> Duration {
     took
 }
 
-/// mirage-net receiving over TAP.
-fn ours(id: u32) -> (Duration, usize) {
+/// mirage-net receiving, then sending, over TAP: the receive time, the
+/// bytes received and the send time.
+fn ours(id: u32) -> (Duration, usize, Duration) {
     let ns = format!("mnb-tap-{id}");
     let dev = format!("mnbt{id}");
     let _cleanup = Cleanup {
@@ -109,7 +111,7 @@ fn ours(id: u32) -> (Duration, usize) {
         ip(&["-n", &ns, "link", "set", &dev, "up"]);
         let tcp = TcpOptions {
             rx_buffer: 1024 * 1024,
-            tx_buffer: 64 * 1024,
+            tx_buffer: 1024 * 1024,
             ..TcpOptions::default()
         };
         let config = Config::ipv4_static("10.215.0.2".parse().unwrap(), 24, None)
@@ -139,7 +141,31 @@ fn ours(id: u32) -> (Duration, usize) {
             .await
             .unwrap();
         let total = sink.await.unwrap();
-        (took, total)
+
+        // The other direction: mirage-net sends to Linux's nc -l.
+        let ns3 = ns.clone();
+        let linux_sink = tokio::task::spawn_blocking(move || {
+            Command::new("ip")
+                .args(["netns", "exec", &ns3, "nc", "-d", "-l", "10.215.0.1", "9"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .status()
+                .expect("run the Linux sink")
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let chunk = vec![0u8; 256 * 1024];
+        let start = Instant::now();
+        let mut f = stack
+            .tcp_connect("10.215.0.1:9".parse().unwrap())
+            .await
+            .expect("connect to Linux");
+        for _ in 0..MIB * 4 {
+            f.write_all(&chunk).await.expect("send to Linux");
+        }
+        f.close().await.expect("close");
+        let sent = start.elapsed();
+        linux_sink.await.unwrap();
+        (took, total, sent)
     })
 }
 
@@ -178,21 +204,27 @@ fn main() {
     let id = std::process::id() % 100_000;
     // Best of three runs each: the machine may be busy with other work.
     let mut t_ours = Duration::MAX;
+    let mut t_send = Duration::MAX;
     let mut t_linux = Duration::MAX;
     for run in 0..RUNS {
-        let (t, total) = ours(id * 10 + run);
+        let (t, total, sent) = ours(id * 10 + run);
         assert_eq!(total, MIB * 1024 * 1024, "every byte arrived");
         t_ours = t_ours.min(t);
+        t_send = t_send.min(sent);
         t_linux = t_linux.min(linux(id * 10 + run));
     }
     let mbps = |d: Duration| (MIB * 8 * 1024 * 1024) as f64 / d.as_secs_f64() / 1e6;
     println!(
-        "tcp receive {MIB} MiB, best of {RUNS}: mirage-net over TAP {:.0} Mbit/s ({:.2} s), \
-         Linux over veth {:.0} Mbit/s ({:.2} s); ratio mirage-net/Linux = {:.3}",
-        mbps(t_ours),
-        t_ours.as_secs_f64(),
+        "Linux over veth: {:.0} Mbit/s ({:.2} s for {MIB} MiB, best of {RUNS})",
         mbps(t_linux),
-        t_linux.as_secs_f64(),
-        t_linux.as_secs_f64() / t_ours.as_secs_f64()
+        t_linux.as_secs_f64()
     );
+    for (what, t) in [("receive", t_ours), ("send", t_send)] {
+        println!(
+            "mirage-net over TAP, {what}: {:.0} Mbit/s ({:.2} s); ratio mirage-net/Linux = {:.3}",
+            mbps(t),
+            t.as_secs_f64(),
+            t_linux.as_secs_f64() / t.as_secs_f64()
+        );
+    }
 }
