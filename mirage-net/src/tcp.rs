@@ -41,20 +41,21 @@ impl Inner {
     /// Moves sockets that left LISTEN to the accept queue and refills every
     /// listener up to its quota of LISTEN sockets.
     pub(crate) fn service_listeners(&mut self) {
-        let ids: Vec<u64> = self.listeners.keys().copied().collect();
-        for id in ids {
-            self.service_listener(id);
+        if self.listeners.is_empty() {
+            return;
         }
+        let mut listeners = core::mem::take(&mut self.listeners);
+        for l in listeners.values_mut() {
+            self.service_listener(l);
+        }
+        self.listeners = listeners;
     }
 
-    fn service_listener(&mut self, id: u64) {
+    fn service_listener(&mut self, l: &mut ListenerState) {
         let now = self.now;
         let linger = self.tcp_opts.linger;
         let want = self.tcp_opts.listen_sockets;
         let backlog = self.tcp_opts.backlog;
-        let Some(mut l) = self.listeners.remove(&id) else {
-            return;
-        };
         let mut listening = 0;
         let mut i = 0;
         let mut woke = false;
@@ -100,7 +101,6 @@ impl Inner {
                 w.wake();
             }
         }
-        self.listeners.insert(id, l);
     }
 }
 
