@@ -50,6 +50,8 @@ types! {
     RRSIG = 46, "RRSIG";
     NSEC = 47, "NSEC";
     DNSKEY = 48, "DNSKEY";
+    NSEC3 = 50, "NSEC3";
+    NSEC3PARAM = 51, "NSEC3PARAM";
     TLSA = 52, "TLSA";
     SVCB = 64, "SVCB";
     HTTPS = 65, "HTTPS";

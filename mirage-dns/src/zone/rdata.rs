@@ -3,13 +3,13 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use data_encoding::{BASE64, HEXLOWER_PERMISSIVE};
+use data_encoding::{BASE32HEX_NOPAD, BASE64, HEXLOWER_PERMISSIVE};
 
 use super::error::ErrorKind;
 use super::lexer::{Token, unescape};
 use crate::wire::rdata::{
-    Caa, Dnskey, Ds, LOC_ALT_BASE, LOC_ORIGIN, Loc, Mx, Nsec, Rrsig, Soa, Srv, Sshfp, SvcParam,
-    SvcParamKey, Svcb, Tlsa, Txt, TypeBitmap, parse_timestamp, precision_from_cm,
+    Caa, Dnskey, Ds, LOC_ALT_BASE, LOC_ORIGIN, Loc, Mx, Nsec, Nsec3, Nsec3Param, Rrsig, Soa, Srv,
+    Sshfp, SvcParam, SvcParamKey, Svcb, Tlsa, Txt, TypeBitmap, parse_timestamp, precision_from_cm,
 };
 use crate::wire::{Name, RData, Type};
 
@@ -291,6 +291,53 @@ pub fn parse_rdata(rtype: Type, tokens: &[Token], origin: &Name) -> Result<RData
                 next,
                 types: TypeBitmap::new(types),
             })
+        }
+        Type::NSEC3 | Type::NSEC3PARAM => {
+            let hash_algorithm = f.number("a hash algorithm")?;
+            let flags = f.number("NSEC3 flags")?;
+            let iterations = f.number("an iteration count")?;
+            let t = f.next("a salt (hex, or - for none)")?;
+            let salt = if t.text == "-" {
+                Vec::new()
+            } else {
+                HEXLOWER_PERMISSIVE
+                    .decode(t.text.as_bytes())
+                    .map_err(|_| expected("a salt (hex, or - for none)", &t.text))?
+            };
+            if salt.len() > 255 {
+                return Err(expected("a salt of at most 255 bytes", &t.text));
+            }
+            if rtype == Type::NSEC3PARAM {
+                RData::Nsec3Param(Nsec3Param {
+                    hash_algorithm,
+                    flags,
+                    iterations,
+                    salt,
+                })
+            } else {
+                let t = f.next("a hashed owner name (base32hex)")?;
+                let next_hashed = BASE32HEX_NOPAD
+                    .decode(t.text.to_ascii_uppercase().as_bytes())
+                    .ok()
+                    .filter(|h| !h.is_empty() && h.len() <= 255)
+                    .ok_or_else(|| expected("a hashed owner name (base32hex)", &t.text))?;
+                let mut types = Vec::new();
+                while let Some(t) = f.peek() {
+                    f.next("a type")?;
+                    types.push(
+                        Type::from_mnemonic(&t.text)
+                            .ok_or_else(|| ErrorKind::UnknownType(t.text.clone()))?,
+                    );
+                }
+                RData::Nsec3(Nsec3 {
+                    hash_algorithm,
+                    flags,
+                    iterations,
+                    salt,
+                    next_hashed,
+                    types: TypeBitmap::new(types),
+                })
+            }
         }
         Type::SVCB | Type::HTTPS => {
             let svcb = parse_svcb(&mut f)?;

@@ -3,8 +3,8 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use mirage_dns::wire::rdata::{
-    Caa, Dnskey, Ds, Loc, Mx, Nsec, Rrsig, Soa, Srv, Sshfp, SvcParam, SvcParamKey, Svcb, Tlsa, Txt,
-    TypeBitmap,
+    Caa, Dnskey, Ds, Loc, Mx, Nsec, Nsec3, Nsec3Param, Rrsig, Soa, Srv, Sshfp, SvcParam,
+    SvcParamKey, Svcb, Tlsa, Txt, TypeBitmap,
 };
 use mirage_dns::wire::{
     Class, Edns, EdnsOption, Header, Message, Name, Question, RData, Record, Type,
@@ -114,7 +114,7 @@ fn loc(g: &mut Gen) -> Loc {
 }
 
 pub fn rdata(g: &mut Gen) -> RData {
-    match u8::arbitrary(g) % 23 {
+    match u8::arbitrary(g) % 25 {
         0 => RData::A(Ipv4Addr::from(u32::arbitrary(g))),
         1 => RData::Aaaa(Ipv6Addr::from(u128::arbitrary(g))),
         2 => RData::Ns(name(g)),
@@ -194,6 +194,20 @@ pub fn rdata(g: &mut Gen) -> RData {
         19 => RData::Https(svcb(g)),
         20 => RData::Loc(loc(g)),
         21 => RData::Null(bytes(g, 20)),
+        22 => RData::Nsec3(Nsec3 {
+            hash_algorithm: u8::arbitrary(g),
+            flags: u8::arbitrary(g),
+            iterations: u16::arbitrary(g),
+            salt: bytes(g, 20),
+            next_hashed: (0..1 + upto(g, 20)).map(|_| u8::arbitrary(g)).collect(),
+            types: TypeBitmap::new((0..upto(g, 5)).map(|_| Type(u16::arbitrary(g))).collect()),
+        }),
+        23 => RData::Nsec3Param(Nsec3Param {
+            hash_algorithm: u8::arbitrary(g),
+            flags: u8::arbitrary(g),
+            iterations: u16::arbitrary(g),
+            salt: bytes(g, 20),
+        }),
         _ => RData::Unknown {
             rtype: Type(65280 + u16::arbitrary(g) % 255),
             data: bytes(g, 20),

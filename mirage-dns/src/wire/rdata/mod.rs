@@ -6,6 +6,7 @@ mod cert;
 mod dnssec;
 mod loc;
 mod mail;
+mod nsec3;
 mod soa;
 mod svcb;
 mod txt;
@@ -20,6 +21,7 @@ pub use cert::{Caa, Sshfp, Tlsa};
 pub use dnssec::{Dnskey, Ds, Nsec, Rrsig, TypeBitmap, fmt_timestamp, parse_timestamp};
 pub use loc::{LOC_ALT_BASE, LOC_ORIGIN, Loc, precision_from_cm};
 pub use mail::{Mx, Srv};
+pub use nsec3::{Nsec3, Nsec3Param};
 pub use soa::Soa;
 pub use svcb::{SvcParam, SvcParamKey, Svcb};
 pub use txt::{Txt, fmt_character_string};
@@ -69,6 +71,10 @@ pub enum RData {
     Rrsig(Rrsig),
     /// Next secure (RFC 4034).
     Nsec(Nsec),
+    /// Hashed next secure (RFC 5155).
+    Nsec3(Nsec3),
+    /// The parameters of a zone's NSEC3 chain (RFC 5155).
+    Nsec3Param(Nsec3Param),
     /// A service binding (RFC 9460).
     Svcb(Svcb),
     /// A service binding for HTTPS (RFC 9460).
@@ -131,6 +137,8 @@ impl RData {
             RData::Dnskey(_) => Type::DNSKEY,
             RData::Rrsig(_) => Type::RRSIG,
             RData::Nsec(_) => Type::NSEC,
+            RData::Nsec3(_) => Type::NSEC3,
+            RData::Nsec3Param(_) => Type::NSEC3PARAM,
             RData::Svcb(_) => Type::SVCB,
             RData::Https(_) => Type::HTTPS,
             RData::Loc(_) => Type::LOC,
@@ -161,6 +169,8 @@ impl RData {
                 | Type::DNSKEY
                 | Type::RRSIG
                 | Type::NSEC
+                | Type::NSEC3
+                | Type::NSEC3PARAM
                 | Type::SVCB
                 | Type::HTTPS
                 | Type::LOC
@@ -219,6 +229,8 @@ impl RData {
             Type::DNSKEY => map(Dnskey::parse(input), RData::Dnskey)?,
             Type::RRSIG => map(Rrsig::parse(ctx, input), RData::Rrsig)?,
             Type::NSEC => map(Nsec::parse(ctx, input), RData::Nsec)?,
+            Type::NSEC3 => map(Nsec3::parse(input), RData::Nsec3)?,
+            Type::NSEC3PARAM => map(Nsec3Param::parse(input), RData::Nsec3Param)?,
             Type::SVCB => map(Svcb::parse(ctx, input), RData::Svcb)?,
             Type::HTTPS => map(Svcb::parse(ctx, input), RData::Https)?,
             Type::LOC => map(Loc::parse(input), RData::Loc)?,
@@ -252,6 +264,8 @@ impl RData {
             RData::Dnskey(d) => d.emit(w),
             RData::Rrsig(r) => r.emit(w),
             RData::Nsec(n) => n.emit(w),
+            RData::Nsec3(n) => n.emit(w),
+            RData::Nsec3Param(n) => n.emit(w),
             RData::Svcb(s) | RData::Https(s) => s.emit(w),
             RData::Loc(l) => l.emit(w),
             RData::Null(d) | RData::Unknown { data: d, .. } => w.bytes(d),
@@ -312,6 +326,8 @@ impl fmt::Display for RData {
             RData::Dnskey(d) => write!(f, "{d}"),
             RData::Rrsig(r) => write!(f, "{r}"),
             RData::Nsec(n) => write!(f, "{n}"),
+            RData::Nsec3(n) => write!(f, "{n}"),
+            RData::Nsec3Param(n) => write!(f, "{n}"),
             RData::Svcb(s) | RData::Https(s) => write!(f, "{s}"),
             RData::Loc(l) => write!(f, "{l}"),
             RData::Null(d) | RData::Unknown { data: d, .. } => fmt_generic(d, f),
