@@ -38,9 +38,11 @@ pub struct Counters {
     pub tcp_connected: u64,
     /// TCP connects that failed (refused, timed out, unreachable).
     pub tcp_connect_failed: u64,
-    /// Incoming connections refused because a listener's backlog was full
-    /// (counted once per time the listener ran out of LISTEN sockets).
+    /// Times a listener reached its backlog (ran out of LISTEN sockets).
     pub tcp_backlog_full: u64,
+    /// SYNs dropped because their listener was at its backlog (the client
+    /// retransmits them).
+    pub tcp_syn_dropped: u64,
     /// Connections aborted because they outlived [`crate::TcpOptions::linger`]
     /// after being closed.
     pub tcp_linger_aborts: u64,

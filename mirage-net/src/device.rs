@@ -29,6 +29,41 @@ fn bump(c: &Cell<u64>, by: u64) {
     c.set(c.get().wrapping_add(by));
 }
 
+/// Ports of listeners that have no LISTEN socket left (backlog full): a SYN
+/// for them is dropped before smoltcp sees it, as Linux does with a full
+/// accept queue, so the client retransmits it later instead of getting the
+/// RST smoltcp would send.
+#[derive(Debug, Default)]
+pub(crate) struct SynGate {
+    pub(crate) ports: core::cell::RefCell<alloc::vec::Vec<u16>>,
+    pub(crate) dropped: Cell<u64>,
+}
+
+impl SynGate {
+    /// Whether `frame` is a TCP SYN (without ACK) for a gated port.
+    fn refuses(&self, frame: &[u8]) -> bool {
+        let ports = self.ports.borrow();
+        if ports.is_empty() || frame.len() < 14 {
+            return false;
+        }
+        let ip = &frame[14..];
+        let tcp = match [frame[12], frame[13]] {
+            [0x08, 0x00] if ip.len() >= 20 && ip[9] == 6 => {
+                let ihl = usize::from(ip[0] & 0x0f) * 4;
+                ip.get(ihl..)
+            }
+            [0x86, 0xdd] if ip.len() >= 40 && ip[6] == 6 => ip.get(40..),
+            _ => None,
+        };
+        let Some(tcp) = tcp.filter(|t| t.len() >= 14) else {
+            return false;
+        };
+        let port = u16::from_be_bytes([tcp[2], tcp[3]]);
+        let syn_only = tcp[13] & 0x12 == 0x02;
+        syn_only && ports.contains(&port)
+    }
+}
+
 /// Converts a mirage instant to smoltcp's microsecond clock.
 pub(crate) fn to_smol(t: mirage_core::Instant) -> smoltcp::time::Instant {
     smoltcp::time::Instant::from_micros(i64::try_from(t.as_micros()).unwrap_or(i64::MAX))
@@ -51,6 +86,7 @@ pub(crate) struct Adapter<'d, 'c, N: Network> {
     pub(crate) net: &'d mut N,
     pub(crate) counts: &'d FrameCounts,
     pub(crate) lo: &'d Loopback,
+    pub(crate) gate: &'d SynGate,
     /// Set when the device refused a transmit token: smoltcp's "send now"
     /// must then wait for the device's waker, not spin.
     pub(crate) tx_full: bool,
@@ -82,6 +118,7 @@ impl<N: Network> phy::Device for Adapter<'_, '_, N> {
                             inner: None,
                             looped: Some(frame),
                             counts: self.counts,
+                            gate: self.gate,
                         },
                         TxAdapter {
                             inner: tx,
@@ -105,6 +142,7 @@ impl<N: Network> phy::Device for Adapter<'_, '_, N> {
                 inner: Some(rx),
                 looped: None,
                 counts: self.counts,
+                gate: self.gate,
             },
             TxAdapter {
                 inner: tx,
@@ -153,24 +191,28 @@ pub(crate) struct RxAdapter<'a, T> {
     inner: Option<T>,
     looped: Option<alloc::vec::Vec<u8>>,
     counts: &'a FrameCounts,
+    gate: &'a SynGate,
 }
 
 impl<T: mirage_core::RxToken> phy::RxToken for RxAdapter<'_, T> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
         let counts = self.counts;
-        let count = |frame: &[u8]| {
+        let gate = self.gate;
+        // smoltcp ignores a frame too short for an Ethernet header, so a
+        // refused SYN is handed over empty: no copy, no reply.
+        let pass = |frame: &[u8], f: F| {
             bump(&counts.frames_rx, 1);
             bump(&counts.bytes_rx, frame.len() as u64);
+            if gate.refuses(frame) {
+                bump(&gate.dropped, 1);
+                f(&[])
+            } else {
+                f(frame)
+            }
         };
         match (self.inner, self.looped) {
-            (Some(rx), _) => rx.consume(|frame| {
-                count(frame);
-                f(frame)
-            }),
-            (None, Some(frame)) => {
-                count(&frame);
-                f(&frame)
-            }
+            (Some(rx), _) => rx.consume(|frame| pass(frame, f)),
+            (None, Some(frame)) => pass(&frame, f),
             (None, None) => f(&[]),
         }
     }
@@ -199,6 +241,31 @@ impl<T: mirage_core::TxToken> phy::TxToken for TxAdapter<'_, T> {
 #[cfg(test)]
 mod test {
     use super::*;
+
+    fn tcp_v4(port: u16, flags: u8) -> alloc::vec::Vec<u8> {
+        let mut f = alloc::vec![0u8; 14 + 20 + 20];
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x45;
+        f[14 + 9] = 6;
+        f[34 + 2..34 + 4].copy_from_slice(&port.to_be_bytes());
+        f[34 + 13] = flags;
+        f
+    }
+
+    #[test]
+    fn gate_drops_only_syns_for_full_ports() {
+        let gate = SynGate::default();
+        assert!(!gate.refuses(&tcp_v4(80, 0x02)), "no port is full");
+        gate.ports.borrow_mut().push(80);
+        assert!(gate.refuses(&tcp_v4(80, 0x02)), "SYN to a full port");
+        assert!(!gate.refuses(&tcp_v4(80, 0x12)), "SYN-ACK passes");
+        assert!(!gate.refuses(&tcp_v4(80, 0x10)), "ACK passes");
+        assert!(!gate.refuses(&tcp_v4(81, 0x02)), "other port");
+        let mut udp = tcp_v4(80, 0x02);
+        udp[14 + 9] = 17;
+        assert!(!gate.refuses(&udp), "not TCP");
+        assert!(!gate.refuses(&tcp_v4(80, 0x02)[..40]), "truncated");
+    }
 
     #[test]
     fn instants_round_trip_at_microsecond_resolution() {

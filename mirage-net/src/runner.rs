@@ -9,7 +9,7 @@ use mirage_core::{Instant, LinkState, Network, Time};
 use smoltcp::iface::PollIngressSingleResult;
 use smoltcp::socket::dhcpv4;
 
-use crate::device::{Adapter, FrameCounts, from_smol, to_smol};
+use crate::device::{Adapter, FrameCounts, SynGate, from_smol, to_smol};
 use crate::loopback::Loopback;
 use crate::stack::Stack;
 
@@ -43,6 +43,7 @@ pub struct Runner<N, T> {
     stack: Stack,
     frames: FrameCounts,
     lo: Loopback,
+    gate: SynGate,
 }
 
 impl<N, T> core::fmt::Debug for Runner<N, T> {
@@ -72,6 +73,7 @@ impl<N: Network, T: Time> Runner<N, T> {
             stack,
             frames: FrameCounts::default(),
             lo,
+            gate: SynGate::default(),
         }
     }
 
@@ -88,6 +90,7 @@ impl<N: Network, T: Time> Runner<N, T> {
             stack,
             frames,
             lo,
+            gate,
         } = &mut self;
         let time = &*time;
         let mut sleep = pin!(time.sleep_until(Instant::MAX));
@@ -97,7 +100,7 @@ impl<N: Network, T: Time> Runner<N, T> {
         let never: core::convert::Infallible = poll_fn(|cx| {
             loop {
                 let now = time.now();
-                let step = poll_once(device, frames, lo, stack, now, cx);
+                let step = poll_once(device, frames, lo, gate, stack, now, cx);
                 let mut next = step.next;
                 if next <= now && step.tx_full {
                     // smoltcp wants to send but the device is full: its
@@ -144,6 +147,7 @@ fn poll_once<N: Network>(
     device: &mut N,
     frames: &FrameCounts,
     lo: &mut Loopback,
+    gate: &SynGate,
     stack: &Stack,
     now: Instant,
     cx: &mut Context<'_>,
@@ -180,11 +184,13 @@ fn poll_once<N: Network>(
 
     let ts = to_smol(now);
     lo.set_addresses(inner.iface.ip_addrs());
+    gate.ports.borrow_mut().clone_from(&inner.full_ports);
     let mut adapter = Adapter {
         cx,
         net: device,
         counts: frames,
         lo,
+        gate,
         tx_full: false,
         received: 0,
     };
@@ -203,7 +209,10 @@ fn poll_once<N: Network>(
             PollIngressSingleResult::PacketProcessed => {}
             // A SYN may have taken a LISTEN socket: replace it before the
             // next frame, so a burst of SYNs finds sockets waiting.
-            PollIngressSingleResult::SocketStateChanged => inner.service_listeners(),
+            PollIngressSingleResult::SocketStateChanged => {
+                inner.service_listeners();
+                gate.ports.borrow_mut().clone_from(&inner.full_ports);
+            }
         }
     }
     inner.service_listeners();
@@ -233,6 +242,7 @@ fn poll_once<N: Network>(
     inner.counters.device = device.counters();
     inner.sync_counters(frames);
     inner.counters.frames_looped = lo.looped.get();
+    inner.counters.tcp_syn_dropped = gate.dropped.get();
     inner.counters.loopback_dropped = lo.dropped.get();
     Step {
         next,

@@ -96,6 +96,9 @@ pub(crate) struct Inner {
     /// TCP sockets smoltcp closed because the peer stopped answering
     /// (retransmission or keep-alive timeout), so errors can say so.
     pub(crate) timed_out: BTreeSet<SocketHandle>,
+    /// Ports of listeners with no LISTEN socket left (their SYNs are
+    /// dropped until `accept` makes room).
+    pub(crate) full_ports: Vec<u16>,
     /// Scratch list of open TCP sockets, reused by every poll.
     pub(crate) open_scratch: Vec<SocketHandle>,
     /// TCP sockets whose peer has sent FIN: once closed, reads on them end
@@ -498,11 +501,13 @@ impl Stack {
         let frames = FrameCounts::default();
         let mut cx = Context::from_waker(Waker::noop());
         let lo = crate::loopback::Loopback::new(mac.0);
+        let gate = crate::device::SynGate::default();
         let mut adapter = Adapter {
             cx: &mut cx,
             net: &mut device,
             counts: &frames,
             lo: &lo,
+            gate: &gate,
             tx_full: false,
             received: 0,
         };
@@ -567,6 +572,7 @@ impl Stack {
             link_checked: None,
             timed_out: BTreeSet::new(),
             open_scratch: Vec::new(),
+            full_ports: Vec::new(),
             fin_received: BTreeSet::new(),
         };
         let stack = Stack {

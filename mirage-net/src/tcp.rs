@@ -7,7 +7,9 @@
 //! the runner moves the ones that left LISTEN aside (to `accept` once
 //! established) and opens fresh ones, up to
 //! [`TcpOptions::backlog`](crate::TcpOptions::backlog) connections waiting
-//! in all. A SYN that finds no listening socket is answered with RST.
+//! in all. While a listener is at its backlog, SYNs for it are dropped
+//! before smoltcp sees them (as Linux does with a full accept queue), so
+//! clients retransmit them later rather than being refused.
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -88,13 +90,16 @@ impl Inner {
             l.pending.push(self.sockets.add(s));
             listening += 1;
         }
+        let port = l.endpoint.port;
         if listening == 0 {
             if !l.exhausted {
                 l.exhausted = true;
                 self.counters.tcp_backlog_full += 1;
+                self.full_ports.push(port);
             }
-        } else {
+        } else if l.exhausted {
             l.exhausted = false;
+            self.full_ports.retain(|&p| p != port);
         }
         if woke {
             for w in l.wakers.drain(..) {
@@ -151,6 +156,8 @@ impl Drop for TcpListener {
         let Some(l) = inner.listeners.remove(&self.id) else {
             return;
         };
+        let port = l.endpoint.port;
+        inner.full_ports.retain(|&p| p != port);
         for h in l.pending.into_iter().chain(l.ready) {
             let s = inner.sockets.get_mut::<Socket>(h);
             if s.state() == State::Listen {
