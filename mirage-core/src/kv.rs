@@ -73,6 +73,43 @@ impl fmt::Debug for Digest {
     }
 }
 
+/// What a store knows about one key, from one call: see [`KvRo::metadata`].
+///
+/// Built with [`Metadata::new`] (and [`Metadata::with_digest`]) so that
+/// fields can be added later without breaking implementations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Metadata {
+    /// A value or a dictionary.
+    pub kind: EntryKind,
+    /// The value's size in bytes; 0 for a dictionary.
+    pub size: u64,
+    /// When the value or dictionary last changed, as [`KvRo::last_modified`].
+    pub last_modified: PosixTime,
+    /// The content hash, as [`KvRo::digest`], when the store has it at no
+    /// extra cost (a Git object id); `None` when computing it means reading
+    /// the value (a directory store hashes the file).
+    pub digest: Option<Digest>,
+}
+
+impl Metadata {
+    /// Metadata without a digest.
+    pub fn new(kind: EntryKind, size: u64, last_modified: PosixTime) -> Self {
+        Metadata {
+            kind,
+            size,
+            last_modified,
+            digest: None,
+        }
+    }
+
+    /// The same, with the content hash known.
+    pub fn with_digest(mut self, digest: Digest) -> Self {
+        self.digest = Some(digest);
+        self
+    }
+}
+
 /// Why a key-value operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -156,6 +193,26 @@ pub trait KvRo {
 
     /// The size of the value at `key` in bytes.
     async fn size(&self, key: &Key) -> Result<u64, KvError>;
+
+    /// The kind, size and modification time of `key` (and its digest when
+    /// cheap) in one call; [`KvError::NotFound`] if nothing is there. A
+    /// server asks this once per request instead of three questions.
+    ///
+    /// The default asks [`KvRo::exists`], [`KvRo::size`] and
+    /// [`KvRo::last_modified`]; stores that can answer from one lookup
+    /// (one `stat`) override it.
+    async fn metadata(&self, key: &Key) -> Result<Metadata, KvError> {
+        let kind = match self.exists(key).await? {
+            Some(kind) => kind,
+            None => return Err(KvError::NotFound(key.clone())),
+        };
+        let size = match kind {
+            EntryKind::Value => self.size(key).await?,
+            EntryKind::Dictionary => 0,
+        };
+        let last_modified = self.last_modified(key).await?;
+        Ok(Metadata::new(kind, size, last_modified))
+    }
 }
 
 /// A key-value store that can be written.
@@ -199,6 +256,7 @@ macro_rules! forward_kv {
             async fn last_modified(&self, key: &Key) -> Result<PosixTime, KvError> { (**self).last_modified(key).await }
             async fn digest(&self, key: &Key) -> Result<Digest, KvError> { (**self).digest(key).await }
             async fn size(&self, key: &Key) -> Result<u64, KvError> { (**self).size(key).await }
+            async fn metadata(&self, key: &Key) -> Result<Metadata, KvError> { (**self).metadata(key).await }
         }
         impl<T: KvRw + ?Sized> KvRw for $ptr {
             async fn set(&self, key: &Key, value: Bytes) -> Result<(), KvError> { (**self).set(key, value).await }

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use bytes::Bytes;
 
 use crate::key::Key;
-use crate::kv::{Change, Digest, EntryKind, KvError, KvRo, KvRw};
+use crate::kv::{Change, Digest, EntryKind, KvError, KvRo, KvRw, Metadata};
 use crate::time::PosixTime;
 
 /// A view of the dictionary at `prefix` inside another store: key `a/b`
@@ -72,6 +72,9 @@ impl<K: KvRo> KvRo for Subtree<K> {
     }
     async fn size(&self, key: &Key) -> Result<u64, KvError> {
         self.inner.size(&self.full(key)?).await
+    }
+    async fn metadata(&self, key: &Key) -> Result<Metadata, KvError> {
+        self.inner.metadata(&self.full(key)?).await
     }
 }
 

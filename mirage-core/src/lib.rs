@@ -24,7 +24,7 @@ pub use block::{Block, BlockError, BlockInfo};
 pub use bytes::{Bytes, BytesMut};
 pub use console::{Console, ConsoleError};
 pub use key::{Key, KeyError};
-pub use kv::{Change, Digest, EntryKind, KvError, KvRo, KvRw};
+pub use kv::{Change, Digest, EntryKind, KvError, KvRo, KvRw, Metadata};
 pub use kv_subtree::Subtree;
 pub use network::{
     Capabilities, LinkState, MacAddress, Network, NetworkCounters, RxToken, TxToken,

@@ -79,6 +79,17 @@ pub trait TcpFlow {
         Ok(())
     }
 
+    /// Writes all of `bufs`, in order, as if concatenated: a response head
+    /// and its body in one call. Backends with gather writes (`writev`)
+    /// override it to send them in one system call without copying; the
+    /// default writes each buffer with [`TcpFlow::write_all`].
+    async fn write_all_vectored(&mut self, bufs: &[&[u8]]) -> Result<(), StackError> {
+        for buf in bufs {
+            self.write_all(buf).await?;
+        }
+        Ok(())
+    }
+
     /// Waits until everything written has been handed to the network
     /// (sent, though not necessarily acknowledged).
     async fn flush(&mut self) -> Result<(), StackError> {
