@@ -1,4 +1,5 @@
 //! DNSSEC with a validating client: a zone signed by `ldns-signzone`
+//! (with an NSEC chain, then with an NSEC3 chain)
 //! (Debian `ldnsutils`) served by the built appliance, and `delv`
 //! (Debian `dnsutils`) validating its answers, positive and negative,
 //! against the zone's key as trust anchor. Skips, saying so, without them.
@@ -49,8 +50,9 @@ fn run(dir: &std::path::Path, cmd: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-#[test]
-fn delv_validates_signed_answers() {
+/// Signs the zone with `ldns-signzone` and `chain_args`, serves it and has
+/// `delv` validate every case.
+fn validate(tag: &str, chain_args: &[&str]) {
     for (tool, arg, package) in [
         ("delv", "-v", "dnsutils"),
         ("ldns-keygen", "-v", "ldnsutils"),
@@ -62,19 +64,28 @@ fn delv_validates_signed_answers() {
         }
     }
     // Sign the zone in a work directory; serve the signed text from another.
-    let work = ZoneDir::new("dnssec-keys", &[("example.com.zone", ZONE)]);
+    let work = ZoneDir::new(&format!("{tag}-keys"), &[("example.com.zone", ZONE)]);
     let key = run(
         work.path(),
         "ldns-keygen",
         &["-a", "ED25519", "-k", "example.com"],
     );
     let key = key.trim();
-    run(
-        work.path(),
-        "ldns-signzone",
-        &["-o", "example.com.", "example.com.zone", key],
-    );
+    let mut args = chain_args.to_vec();
+    args.extend(["-o", "example.com.", "example.com.zone", key]);
+    run(work.path(), "ldns-signzone", &args);
     let signed = std::fs::read_to_string(work.path().join("example.com.zone.signed")).unwrap();
+    let chain = if chain_args.contains(&"-n") {
+        "NSEC3"
+    } else {
+        "NSEC"
+    };
+    assert!(
+        signed
+            .lines()
+            .any(|l| l.split_whitespace().nth(3) == Some(chain)),
+        "the zone is signed with {chain}"
+    );
     let ksk = signed
         .lines()
         .map(|l| l.split_whitespace().collect::<Vec<_>>())
@@ -87,7 +98,7 @@ fn delv_validates_signed_answers() {
         format!("trust-anchors {{ example.com. static-key 257 3 15 \"{ksk}\"; }};\n"),
     )
     .unwrap();
-    let zones = ZoneDir::new("dnssec-zones", &[("example.com.zone", &signed)]);
+    let zones = ZoneDir::new(&format!("{tag}-zones"), &[("example.com.zone", &signed)]);
     let server = start_appliance(zones.path());
     let port = server.port.to_string();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -158,8 +169,18 @@ fn delv_validates_signed_answers() {
         .iter()
         .filter_map(|(name, qtype, want)| {
             let out = delv(name, qtype);
-            (!out.contains(want)).then(|| format!("{name} {qtype}: wanted {want:?}\n{out}"))
+            (!out.contains(want)).then(|| format!("{tag}: {name} {qtype}: wanted {want:?}\n{out}"))
         })
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn delv_validates_nsec_signed_answers() {
+    validate("nsec", &[]);
+}
+
+#[test]
+fn delv_validates_nsec3_signed_answers() {
+    validate("nsec3", &["-n", "-s", "ABCDEF", "-t", "3"]);
 }

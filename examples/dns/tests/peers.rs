@@ -366,13 +366,14 @@ fn answers_match_knot() {
     });
 }
 
-/// Signs `zone` (for example.com) with a fresh Ed25519 key using ldns;
-/// `None` when the ldns tools are missing.
-fn sign(zone: &str) -> Option<String> {
+/// Signs `zone` (for example.com) with a fresh Ed25519 key using ldns,
+/// with `chain_args` choosing NSEC or NSEC3; `None` when the ldns tools
+/// are missing.
+fn sign(tag: &str, zone: &str, chain_args: &[&str]) -> Option<String> {
     if !installed("ldns-keygen") || !installed("ldns-signzone") {
         return None;
     }
-    let work = ZoneDir::new("peers-sign", &[("example.com.zone", zone)]);
+    let work = ZoneDir::new(&format!("{tag}-keys"), &[("example.com.zone", zone)]);
     let run = |cmd: &str, args: &[&str]| {
         let out = Command::new(cmd)
             .args(args)
@@ -387,25 +388,24 @@ fn sign(zone: &str) -> Option<String> {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     let key = run("ldns-keygen", &["-a", "ED25519", "-k", "example.com"]);
-    run(
-        "ldns-signzone",
-        &["-o", "example.com.", "example.com.zone", &key],
-    );
+    let mut args = chain_args.to_vec();
+    args.extend(["-o", "example.com.", "example.com.zone", &key]);
+    run("ldns-signzone", &args);
     Some(std::fs::read_to_string(work.path().join("example.com.zone.signed")).unwrap())
 }
 
-#[test]
-fn signed_answers_match_nsd() {
+/// Compares signed answers (DNSSEC OK) with NSD's.
+fn signed_differential(tag: &str, chain_args: &[&str]) {
     if !installed("nsd") {
         println!("SKIP: nsd is not installed (apt-get install nsd)");
         return;
     }
-    let Some(signed) = sign(EXAMPLE_COM) else {
+    let Some(signed) = sign(tag, EXAMPLE_COM, chain_args) else {
         println!("SKIP: ldns-keygen/ldns-signzone are not installed (apt-get install ldnsutils)");
         return;
     };
     let dir = ZoneDir::new(
-        "nsd-signed",
+        tag,
         &[
             ("example.com.zone", &signed),
             ("example.org.zone", EXAMPLE_ORG),
@@ -433,4 +433,14 @@ fn signed_answers_match_nsd() {
         QUESTIONS.len(),
         differences.join("\n\n")
     );
+}
+
+#[test]
+fn nsec_signed_answers_match_nsd() {
+    signed_differential("nsd-nsec", &[]);
+}
+
+#[test]
+fn nsec3_signed_answers_match_nsd() {
+    signed_differential("nsd-nsec3", &["-n", "-s", "ABCDEF", "-t", "3"]);
 }

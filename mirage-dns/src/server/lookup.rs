@@ -7,6 +7,16 @@ use super::zoneset::{IndexedZone, Node, RRset, ZoneSet};
 use crate::wire::rdata::Rrsig;
 use crate::wire::{Name, RData, Rcode, Record, Type};
 
+/// The names around a wildcard match, lowercase wire form.
+struct Wildcard<'a> {
+    /// The closest encloser.
+    ce: &'a [u8],
+    /// The closest encloser with one more label of the query name.
+    next_closer: &'a [u8],
+    /// The wildcard name `*.ce`.
+    wild: &'a [u8],
+}
+
 /// Longest CNAME/DNAME chain followed inside our zones.
 pub const MAX_CHAIN: usize = 12;
 
@@ -213,12 +223,120 @@ impl<'z> Lookup<'z> {
         }
     }
 
+    /// The NSEC3 record owned by `owner` (lowercase wire) and its signature.
+    fn nsec3_at(&self, owner: Option<&[u8]>) -> Vec<Record> {
+        let Some(node) = owner.and_then(|o| self.zone.node(o)) else {
+            return Vec::new();
+        };
+        match node.get(Type::NSEC3) {
+            Some(set) => self.signed(node, set, &set.records[0].name),
+            None => Vec::new(),
+        }
+    }
+
+    /// Proof that the name `lower` exists but has no data of the type asked.
+    fn proof_nodata(&self, node: &Node, name: &Name, lower: &[u8]) -> Vec<Record> {
+        if !self.dnssec {
+            return Vec::new();
+        }
+        if let Some(chain) = self.zone.nsec3() {
+            return self.nsec3_at(chain.matching(lower));
+        }
+        let at = self.nsec_at(node);
+        // An empty non-terminal has no NSEC of its own: the one before it proves it empty.
+        if at.is_empty() {
+            self.nsec_covering(name)
+        } else {
+            at
+        }
+    }
+
+    /// Proof that `name` does not exist and that no wildcard at its closest
+    /// encloser `ce` could have matched it (RFC 4035 §3.1.3.2, RFC 5155 §7.2.2).
+    fn proof_nxdomain(
+        &self,
+        name: &Name,
+        ce: &[u8],
+        next_closer: &[u8],
+        wild: &[u8],
+    ) -> Vec<Record> {
+        if !self.dnssec {
+            return Vec::new();
+        }
+        let mut proof = Vec::new();
+        if let Some(chain) = self.zone.nsec3() {
+            extend_unique(&mut proof, self.nsec3_at(chain.matching(ce)));
+            extend_unique(&mut proof, self.nsec3_at(chain.covering(next_closer)));
+            extend_unique(&mut proof, self.nsec3_at(chain.covering(wild)));
+        } else {
+            proof = self.nsec_covering(name);
+            if let Ok(wild_name) = Name::from_wire(wild) {
+                extend_unique(&mut proof, self.nsec_covering(&wild_name));
+            }
+        }
+        proof
+    }
+
+    /// Proof that no name closer than the wildcard matched (RFC 4035
+    /// §3.1.3.3, RFC 5155 §7.2.6).
+    fn proof_wildcard_answer(&self, name: &Name, next_closer: &[u8]) -> Vec<Record> {
+        match self.zone.nsec3() {
+            _ if !self.dnssec => Vec::new(),
+            Some(chain) => self.nsec3_at(chain.covering(next_closer)),
+            None => self.nsec_covering(name),
+        }
+    }
+
+    /// Proof that the wildcard matched but has no data of the type asked
+    /// (RFC 4035 §3.1.3.4, RFC 5155 §7.2.5).
+    fn proof_wildcard_nodata(
+        &self,
+        wild_node: &Node,
+        name: &Name,
+        ce: &[u8],
+        next_closer: &[u8],
+        wild: &[u8],
+    ) -> Vec<Record> {
+        if !self.dnssec {
+            return Vec::new();
+        }
+        let mut proof = Vec::new();
+        if let Some(chain) = self.zone.nsec3() {
+            extend_unique(&mut proof, self.nsec3_at(chain.matching(ce)));
+            extend_unique(&mut proof, self.nsec3_at(chain.covering(next_closer)));
+            extend_unique(&mut proof, self.nsec3_at(chain.matching(wild)));
+        } else {
+            proof = self.nsec_at(wild_node);
+            extend_unique(&mut proof, self.nsec_covering(name));
+        }
+        proof
+    }
+
+    /// The DS set of a delegation, or the proof that it has none.
+    fn delegation_ds(&self, node: &Node, lower_cut: &[u8]) -> Vec<Record> {
+        if !self.dnssec {
+            return Vec::new();
+        }
+        if let Some(set) = node.get(Type::DS) {
+            return self.signed(node, set, &set.records[0].name);
+        }
+        match self.zone.nsec3() {
+            // Without a matching NSEC3 the delegation is opt-out: the covering one shows it.
+            Some(chain) => self.nsec3_at(
+                chain
+                    .matching(lower_cut)
+                    .or_else(|| chain.covering(lower_cut)),
+            ),
+            None => self.nsec_at(node),
+        }
+    }
+
     /// Looks `name` up.
     fn step(&self, name: &Name, qtype: Type) -> Step<'z> {
         let zone = self.zone;
         let lower = name.as_wire().to_ascii_lowercase();
         let apex_len = zone.apex().len();
-        // Suffix offsets from the apex down to the name itself.
+        // Suffix offsets from the name itself (index 0) up to the apex.
         let offsets: Vec<usize> = name
             .suffix_offsets()
             .filter(|&o| lower.len() - o >= apex_len)
@@ -234,13 +352,10 @@ impl<'z> Lookup<'z> {
             if !at_apex {
                 if let Some(ns) = node.get(Type::NS) {
                     if !(at_name && qtype == Type::DS) {
-                        let ds = match node.get(Type::DS) {
-                            Some(set) if self.dnssec => {
-                                self.signed(node, set, &set.records[0].name)
-                            }
-                            _ => self.nsec_at(node),
+                        return Step::Referral {
+                            ns,
+                            ds: self.delegation_ds(node, &lower[off..]),
                         };
-                        return Step::Referral { ns, ds };
                     }
                 }
             }
@@ -250,37 +365,44 @@ impl<'z> Lookup<'z> {
                 }
             }
             if at_name {
-                return self.node_step(node, name, qtype, None);
+                return self.node_step(node, name, &lower, qtype, None);
             }
         }
-        // The name does not exist: try the wildcard at the closest encloser.
+        // The name does not exist; the closest encloser exists, and the
+        // next closer name (one label more) does not.
         let ce = &lower[offsets[encloser]..];
+        let next_closer = &lower[offsets[encloser - 1]..];
         let mut wild = Vec::with_capacity(ce.len() + 2);
         wild.extend_from_slice(b"\x01*");
         wild.extend_from_slice(ce);
-        let no_exact_match = self.nsec_covering(name);
         match zone.node(&wild) {
-            Some(node) => self.node_step(node, name, qtype, Some(no_exact_match)),
-            None => {
-                let mut proof = no_exact_match;
-                if let Ok(wild_name) = Name::from_wire(&wild) {
-                    extend_unique(&mut proof, self.nsec_covering(&wild_name));
-                }
-                Step::NxDomain { proof }
-            }
+            Some(node) => self.node_step(
+                node,
+                name,
+                &lower,
+                qtype,
+                Some(Wildcard {
+                    ce,
+                    next_closer,
+                    wild: &wild,
+                }),
+            ),
+            None => Step::NxDomain {
+                proof: self.proof_nxdomain(name, ce, next_closer, &wild),
+            },
         }
     }
 
-    /// Answers from an existing node; `wildcard` holds the proof that the
-    /// name itself does not exist when the node is a wildcard's.
+    /// Answers from an existing node: the name's own, or the wildcard that
+    /// matched it.
     fn node_step(
         &self,
         node: &'z Node,
         name: &Name,
+        lower: &[u8],
         qtype: Type,
-        wildcard: Option<Vec<Record>>,
+        wildcard: Option<Wildcard<'_>>,
     ) -> Step<'z> {
-        let proof = wildcard.unwrap_or_default();
         let set = if qtype == Type::ANY {
             // RFC 8482 §4.1: answer with one RRset, not all of them.
             node.rrsets
@@ -290,10 +412,16 @@ impl<'z> Lookup<'z> {
         } else {
             node.get(qtype)
         };
+        let answer_proof = || {
+            wildcard
+                .as_ref()
+                .map(|w| self.proof_wildcard_answer(name, w.next_closer))
+                .unwrap_or_default()
+        };
         if let Some(set) = set {
             return Step::Data {
                 records: self.signed(node, set, name),
-                proof,
+                proof: answer_proof(),
             };
         }
         if let Some(cname) = node.get(Type::CNAME) {
@@ -301,17 +429,15 @@ impl<'z> Lookup<'z> {
                 return Step::Alias {
                     records: self.signed(node, cname, name),
                     target: target.clone(),
-                    proof,
+                    proof: answer_proof(),
                 };
             }
         }
-        let mut nodata = self.nsec_at(node);
-        if nodata.is_empty() {
-            // An empty non-terminal has no NSEC of its own: the one before it proves it empty.
-            nodata = self.nsec_covering(name);
-        }
-        extend_unique(&mut nodata, proof);
-        Step::NoData { proof: nodata }
+        let proof = match &wildcard {
+            Some(w) => self.proof_wildcard_nodata(node, name, w.ce, w.next_closer, w.wild),
+            None => self.proof_nodata(node, name, lower),
+        };
+        Step::NoData { proof }
     }
 
     fn dname_step(&self, name: &Name, node: &Node, dname: &RRset) -> Step<'z> {

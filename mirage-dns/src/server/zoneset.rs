@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::wire::{Name, Record, Type};
+use data_encoding::BASE32HEX_NOPAD;
+use sha1::{Digest, Sha1};
+
+use crate::wire::{Name, RData, Record, Type};
 use crate::zone::Zone;
 
 /// The records of one type at one name.
@@ -38,8 +41,87 @@ pub struct IndexedZone {
     zone: Zone,
     apex: Box<[u8]>,
     nodes: HashMap<Box<[u8]>, Node>,
-    /// Owners of NSEC records, in canonical order (empty for an unsigned zone).
+    /// Owners of NSEC records, in canonical order (empty without an NSEC chain).
     nsec_owners: Vec<Name>,
+    /// The NSEC3 chain, if the zone has one.
+    nsec3: Option<Nsec3Chain>,
+    /// Whether the zone carries signatures.
+    signed: bool,
+}
+
+/// A zone's NSEC3 chain (RFC 5155): how names are hashed, and the hashed
+/// owners in hash order.
+#[derive(Debug)]
+pub struct Nsec3Chain {
+    iterations: u16,
+    salt: Vec<u8>,
+    /// (hash, lowercase wire owner) sorted by hash.
+    hashes: Vec<(Vec<u8>, Box<[u8]>)>,
+}
+
+impl Nsec3Chain {
+    fn new(zone: &Zone) -> Option<Nsec3Chain> {
+        let param = zone.records().iter().find_map(|r| match &r.data {
+            RData::Nsec3Param(p) if r.name == *zone.origin() && p.hash_algorithm == 1 => {
+                Some((p.iterations, p.salt.clone()))
+            }
+            _ => None,
+        });
+        let mut hashes = Vec::new();
+        let mut first = None;
+        for r in zone.records() {
+            let RData::Nsec3(n) = &r.data else { continue };
+            first.get_or_insert((n.iterations, n.salt.clone()));
+            let label = r.name.labels().next()?;
+            let Ok(hash) = BASE32HEX_NOPAD.decode(&label.to_ascii_uppercase()) else {
+                continue;
+            };
+            hashes.push((hash, r.name.as_wire().to_ascii_lowercase().into()));
+        }
+        let (iterations, salt) = param.or(first)?;
+        hashes.sort();
+        hashes.dedup_by(|a, b| a.0 == b.0);
+        Some(Nsec3Chain {
+            iterations,
+            salt,
+            hashes,
+        })
+    }
+
+    /// The hash of a lowercase wire name (RFC 5155 §5).
+    pub fn hash(&self, lower_wire: &[u8]) -> Vec<u8> {
+        let mut digest = Sha1::new()
+            .chain_update(lower_wire)
+            .chain_update(&self.salt)
+            .finalize();
+        for _ in 0..self.iterations {
+            digest = Sha1::new()
+                .chain_update(digest)
+                .chain_update(&self.salt)
+                .finalize();
+        }
+        digest.to_vec()
+    }
+
+    /// The owner of the NSEC3 record whose hash equals that of `lower_wire`.
+    pub fn matching(&self, lower_wire: &[u8]) -> Option<&[u8]> {
+        let h = self.hash(lower_wire);
+        self.hashes
+            .binary_search_by(|(x, _)| x.as_slice().cmp(&h))
+            .ok()
+            .map(|i| &*self.hashes[i].1)
+    }
+
+    /// The owner of the NSEC3 record that covers the hash of `lower_wire`
+    /// (the last one hashing lower, wrapping around).
+    pub fn covering(&self, lower_wire: &[u8]) -> Option<&[u8]> {
+        let h = self.hash(lower_wire);
+        let i = self
+            .hashes
+            .partition_point(|(x, _)| x.as_slice() < h.as_slice());
+        let i = if i == 0 { self.hashes.len() } else { i };
+        self.hashes.get(i.checked_sub(1)?).map(|(_, o)| &**o)
+    }
 }
 
 impl IndexedZone {
@@ -74,17 +156,26 @@ impl IndexedZone {
             .map(|r| r.name.clone())
             .collect();
         nsec_owners.dedup();
+        let nsec3 = Nsec3Chain::new(&zone);
+        let signed = zone.records().iter().any(|r| r.rtype() == Type::RRSIG);
         IndexedZone {
             zone,
             apex,
             nodes,
             nsec_owners,
+            nsec3,
+            signed,
         }
     }
 
-    /// Whether the zone carries an NSEC chain, so it can answer with DNSSEC proofs.
+    /// Whether the zone carries signatures, to be sent with DNSSEC OK.
     pub fn is_signed(&self) -> bool {
-        !self.nsec_owners.is_empty()
+        self.signed
+    }
+
+    /// The zone's NSEC3 chain, if it has one.
+    pub fn nsec3(&self) -> Option<&Nsec3Chain> {
+        self.nsec3.as_ref()
     }
 
     /// The NSEC owner that precedes `name` in canonical order (or equals
@@ -208,5 +299,32 @@ impl Zones {
         }
         *seen = now.clone();
         true
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::zone::parse_str;
+
+    #[test]
+    fn test_nsec3_hash_rfc5155_appendix_a() {
+        let origin: Name = "example.".parse().unwrap();
+        let text = "$TTL 3600\n@ SOA ns1 bugs.x.w 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n@ NSEC3PARAM 1 0 12 aabbccdd\n\
+                    0p9mhaveqvm6t7vbl5lop2u3t2rp3tom NSEC3 1 1 12 aabbccdd 2t7b4g4vsa5smi47k61mv5bv1a22bojr NS SOA RRSIG DNSKEY NSEC3PARAM\n";
+        let zone = Zone::new(origin.clone(), parse_str(text, "rfc5155", &origin).unwrap()).unwrap();
+        let chain = Nsec3Chain::new(&zone).unwrap();
+        let hash = |name: &str| {
+            BASE32HEX_NOPAD
+                .encode(&chain.hash(&name.parse::<Name>().unwrap().as_wire().to_ascii_lowercase()))
+                .to_ascii_lowercase()
+        };
+        assert_eq!(hash("example."), "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom");
+        assert_eq!(hash("a.example."), "35mthgpgcu1qg68fab165klnsnk3dpvl");
+        assert_eq!(hash("*.w.example."), "r53bq7cc2uvmubfu5ocmm6pers9tk9en");
+        let apex = origin.as_wire().to_ascii_lowercase();
+        assert!(chain.matching(&apex).is_some());
+        // With one NSEC3 in the chain, it covers every other hash.
+        assert!(chain.covering(b"\x01a\x07example\x00").is_some());
     }
 }
