@@ -55,8 +55,8 @@ pub enum StackError {
 
 /// A TCP connection: a reliable, ordered byte stream with a peer.
 ///
-/// Dropping a flow closes it (abortively if data is unsent, where the
-/// backend can tell); [`TcpFlow::close`] closes it gracefully.
+/// Dropping a flow closes it gracefully: data already written is still
+/// delivered, then FIN. [`TcpFlow::close`] does the same and reports errors.
 #[allow(async_fn_in_trait)]
 pub trait TcpFlow {
     /// Reads some bytes into `buf`, returning how many; `Ok(0)` means the
