@@ -75,6 +75,8 @@ pub struct FetchOutcome {
     pub pack_bytes: usize,
     /// Negotiation rounds (fetch requests sent).
     pub rounds: usize,
+    /// Delta bases of a thin pack that were read from the store.
+    pub thin_bases: usize,
 }
 
 impl FetchOutcome {
@@ -193,6 +195,7 @@ impl<'s, S: Stack> Client<'s, S> {
                 deepen: request.deepen,
                 shallow: request.shallow.clone(),
                 no_progress: self.options.no_progress,
+                thin_pack: self.options.thin_pack,
             };
             session.send(&v2::fetch_request(&caps, &args)?).await?;
             let resp =
@@ -240,6 +243,7 @@ impl<'s, S: Stack> Client<'s, S> {
         outcome.shallow = response.shallow;
         outcome.unshallow = response.unshallow;
         outcome.objects = verified.objects.len();
+        outcome.thin_bases = verified.thin_bases;
         outcome.pack_bytes = pack_bytes.len();
         Ok(outcome)
     }

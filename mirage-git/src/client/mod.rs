@@ -35,6 +35,9 @@ pub struct Options {
     pub max_in_vain: usize,
     /// Whether to ask the server to send no progress messages.
     pub no_progress: bool,
+    /// Whether to accept thin packs when fetching (smaller transfers; the
+    /// missing delta bases are read from the store).
+    pub thin_pack: bool,
     /// Whether a push of several references is all-or-nothing (the
     /// `atomic` capability; an error if the server lacks it).
     pub atomic_push: bool,
@@ -47,6 +50,7 @@ impl Default for Options {
             max_rounds: 64,
             max_in_vain: 256,
             no_progress: false,
+            thin_pack: true,
             atomic_push: false,
         }
     }

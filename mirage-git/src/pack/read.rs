@@ -35,6 +35,8 @@ pub struct VerifiedPack {
     pub checksum: Option<ObjectId>,
     /// How many entries were deltas.
     pub deltas: usize,
+    /// How many delta bases came from the store (a thin pack).
+    pub thin_bases: usize,
 }
 
 impl VerifiedPack {
@@ -373,6 +375,7 @@ pub fn verify<S: ObjectStore>(
         objects,
         checksum: Some(checksum),
         deltas,
+        thin_bases: store_bases.len(),
     })
 }
 

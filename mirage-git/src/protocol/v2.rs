@@ -195,6 +195,9 @@ pub struct FetchArgs {
     pub shallow: Vec<ObjectId>,
     /// Ask the server not to send progress.
     pub no_progress: bool,
+    /// Allow deltas against objects we have but the pack lacks
+    /// (`thin-pack`); the reader takes their bases from the store.
+    pub thin_pack: bool,
 }
 
 /// Builds a `fetch` request.
@@ -208,6 +211,9 @@ pub fn fetch_request(caps: &Capabilities, args: &FetchArgs) -> Result<Vec<u8>, E
     }
     let mut out = Vec::new();
     command_header("fetch", caps, &mut out)?;
+    if args.thin_pack {
+        pktline::encode_line("thin-pack", &mut out)?;
+    }
     pktline::encode_line("ofs-delta", &mut out)?;
     if args.no_progress {
         pktline::encode_line("no-progress", &mut out)?;

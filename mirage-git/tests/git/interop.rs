@@ -241,6 +241,13 @@ async fn negotiate_over_rounds(stack: &SocketStack, url: &Url, base: &Path, repo
     }
     let work = base.join("work");
     std::fs::write(work.join("new.txt"), "new upstream work\n").unwrap();
+    // A small change to a large file: git sends it as a delta against the
+    // version we have (a thin pack). With reachability bitmaps (written by
+    // `gc` in a bare repository) git skips thin-pack bases, so they are off.
+    git(repo, &["config", "pack.useBitmaps", "false"]);
+    let mut story = std::fs::read_to_string(work.join("story.txt")).unwrap();
+    story.push_str("one more line\n");
+    std::fs::write(work.join("story.txt"), story).unwrap();
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-q", "-m", "upstream"]);
     git(&work, &["push", "-q", repo.to_str().unwrap(), "main"]);
@@ -259,9 +266,16 @@ async fn negotiate_over_rounds(stack: &SocketStack, url: &Url, base: &Path, repo
         "16 + 32 unknown haves before the common one: {} rounds",
         outcome.rounds
     );
-    assert_eq!(outcome.objects, 3, "only the new commit, its tree and blob");
-    assert_eq!(store.len(), before + 3);
+    assert_eq!(
+        outcome.objects, 4,
+        "only the new commit, its tree and the two blobs"
+    );
+    assert_eq!(store.len(), before + 4);
     assert!(store.contains(&new_main).unwrap());
+    assert!(
+        outcome.thin_bases > 0,
+        "the changed blob came as a delta against ours"
+    );
 }
 
 #[test]
