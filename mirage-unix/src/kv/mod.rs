@@ -46,13 +46,16 @@
 
 mod batch;
 mod digest;
+mod open;
 mod read;
 mod write;
 
 use std::cell::Cell;
 use std::fs;
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use mirage_core::{EntryKind, Key, KvError};
 
@@ -106,8 +109,12 @@ pub struct DirKv {
     root: PathBuf,
     /// `root`, canonical, for symlink checks.
     canonical: PathBuf,
+    /// `root`, opened once: keys are opened relative to it.
+    root_dir: Rc<fs::File>,
+    /// Whether the host has `openat2` (cleared on the first refusal).
+    beneath: Rc<Cell<bool>>,
     read_write: bool,
-    counter: std::rc::Rc<Cell<u64>>,
+    counter: Rc<Cell<u64>>,
 }
 
 /// Wraps a host error about `path` as a [`KvError`], recognising a full
@@ -132,6 +139,10 @@ pub(crate) fn is_missing(e: &io::Error) -> bool {
 impl DirKv {
     /// Opens the directory `root` as a store, read-write or read-only. A
     /// read-write open completes or discards batches a crash interrupted.
+    ///
+    /// Reads resolve keys relative to the directory opened here, so the
+    /// store keeps reading that directory even if `root` is later renamed
+    /// or replaced; writes go by path.
     pub fn open(root: impl AsRef<Path>, read_write: bool) -> Result<Self, DirKvError> {
         let root = root.as_ref().to_owned();
         let open_err = |source| DirKvError::Open {
@@ -143,9 +154,16 @@ impl DirKv {
             return Err(DirKvError::NotADirectory(root));
         }
         let canonical = fs::canonicalize(&root).map_err(open_err)?;
+        let root_dir = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(&root)
+            .map_err(open_err)?;
         let kv = DirKv {
             root,
             canonical,
+            root_dir: Rc::new(root_dir),
+            beneath: Rc::new(Cell::new(true)),
             read_write,
             counter: Default::default(),
         };

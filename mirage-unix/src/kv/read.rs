@@ -8,9 +8,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use mirage_core::key::MAX_SEGMENT_LEN;
-use mirage_core::{Digest, EntryKind, Key, KvError, KvRo, PosixTime};
+use mirage_core::{Digest, EntryKind, Key, KvError, KvRo, Metadata, PosixTime};
 
-use super::{DirKv, RESERVED, digest, io_err, is_missing, kind_at};
+use super::open::Access;
+use super::{DirKv, RESERVED, digest, io_err, kind_at};
 
 /// One entry of a directory as the store sees it.
 pub(super) struct Entry {
@@ -73,27 +74,32 @@ impl DirKv {
 
     /// The value `key` opened for reading, with its length, or why it is
     /// not one.
-    fn open_value(&self, key: &Key) -> Result<(fs::File, u64, PathBuf), KvError> {
+    fn open_value(&self, key: &Key) -> Result<(fs::File, u64), KvError> {
         if key.is_root() {
             return Err(KvError::ValueExpected(key.clone()));
         }
         if super::is_reserved(key) {
             return Err(KvError::NotFound(key.clone()));
         }
-        let path = self.checked_path(key)?;
-        let file = match fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if is_missing(&e) => return Err(KvError::NotFound(key.clone())),
-            Err(e) => return Err(io_err(&path, e)),
+        let Some(file) = self.open_key(key, Access::Read)? else {
+            return Err(KvError::NotFound(key.clone()));
         };
-        let meta = file.metadata().map_err(|e| io_err(&path, e))?;
+        let meta = file.metadata().map_err(|e| self.key_err(key, e))?;
         if meta.is_dir() {
             return Err(KvError::ValueExpected(key.clone()));
         }
         if !meta.is_file() {
             return Err(KvError::NotFound(key.clone()));
         }
-        Ok((file, meta.len(), path))
+        Ok((file, meta.len()))
+    }
+
+    /// A host error about the file at `key`, naming its path.
+    fn key_err(&self, key: &Key, e: std::io::Error) -> KvError {
+        match self.path(key) {
+            Ok(path) => io_err(&path, e),
+            Err(reserved) => reserved,
+        }
     }
 
     /// The latest modification time in the tree at `path`.
@@ -131,18 +137,26 @@ fn posix(t: SystemTime) -> PosixTime {
 
 impl KvRo for DirKv {
     async fn exists(&self, key: &Key) -> Result<Option<EntryKind>, KvError> {
-        self.kind(key)
+        if key.is_root() || super::is_reserved(key) {
+            return self.kind(key);
+        }
+        let Some(file) = self.open_key(key, Access::Stat)? else {
+            return Ok(None);
+        };
+        let meta = file.metadata().map_err(|e| self.key_err(key, e))?;
+        Ok(kind_of(&meta))
     }
 
     async fn get(&self, key: &Key) -> Result<Bytes, KvError> {
-        let (mut file, len, path) = self.open_value(key)?;
+        let (mut file, len) = self.open_value(key)?;
         let mut data = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-        file.read_to_end(&mut data).map_err(|e| io_err(&path, e))?;
+        file.read_to_end(&mut data)
+            .map_err(|e| self.key_err(key, e))?;
         Ok(Bytes::from(data))
     }
 
     async fn get_partial(&self, key: &Key, offset: u64, length: usize) -> Result<Bytes, KvError> {
-        let (file, len, path) = self.open_value(key)?;
+        let (file, len) = self.open_value(key)?;
         if offset >= len {
             return Ok(Bytes::new());
         }
@@ -156,7 +170,7 @@ impl KvRo for DirKv {
                 Ok(0) => break, // The file shrank meanwhile.
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(io_err(&path, e)),
+                Err(e) => return Err(self.key_err(key, e)),
             }
         }
         buf.truncate(got);
@@ -191,5 +205,45 @@ impl KvRo for DirKv {
 
     async fn size(&self, key: &Key) -> Result<u64, KvError> {
         Ok(self.open_value(key)?.1)
+    }
+
+    /// One `openat2` and one `fstat` for a value; a dictionary's time is
+    /// the newest in its tree, as [`KvRo::last_modified`] says.
+    async fn metadata(&self, key: &Key) -> Result<Metadata, KvError> {
+        if key.is_root() || super::is_reserved(key) {
+            let kind = self
+                .kind(key)?
+                .ok_or_else(|| KvError::NotFound(key.clone()))?;
+            let modified = self.last_modified(key).await?;
+            return Ok(Metadata::new(kind, 0, modified));
+        }
+        let Some(file) = self.open_key(key, Access::Stat)? else {
+            return Err(KvError::NotFound(key.clone()));
+        };
+        let meta = file.metadata().map_err(|e| self.key_err(key, e))?;
+        match kind_of(&meta) {
+            Some(EntryKind::Value) => {
+                let modified = meta.modified().map_err(|e| self.key_err(key, e))?;
+                Ok(Metadata::new(EntryKind::Value, meta.len(), posix(modified)))
+            }
+            Some(EntryKind::Dictionary) => {
+                let path = self.path(key)?;
+                let modified = posix(self.newest(&path, EntryKind::Dictionary)?);
+                Ok(Metadata::new(EntryKind::Dictionary, 0, modified))
+            }
+            None => Err(KvError::NotFound(key.clone())),
+        }
+    }
+}
+
+/// What a file is to the store: a regular file is a value, a directory a
+/// dictionary, anything else nothing.
+fn kind_of(meta: &fs::Metadata) -> Option<EntryKind> {
+    if meta.is_file() {
+        Some(EntryKind::Value)
+    } else if meta.is_dir() {
+        Some(EntryKind::Dictionary)
+    } else {
+        None
     }
 }

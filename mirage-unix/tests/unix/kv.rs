@@ -293,3 +293,105 @@ fn opening_checks_the_root() {
         Err(DirKvError::NotADirectory(_))
     ));
 }
+
+#[test]
+fn metadata_agrees_with_the_single_questions() {
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("secret"), "s3cret").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::create_dir_all(root.join("site/css")).unwrap();
+    fs::write(root.join("site/index.html"), "<h1>hi</h1>").unwrap();
+    fs::write(root.join("site/css/main.css"), "body{}").unwrap();
+    // Relative links: one staying inside (resolved by the kernel beneath
+    // the root), one climbing out of it.
+    symlink("site/index.html", root.join("home.html")).unwrap();
+    symlink("..", root.join("site/css/up")).unwrap();
+    // Both temporary directories lie in the same parent.
+    let outside_name = outside.path().file_name().unwrap().to_str().unwrap();
+    symlink(
+        format!("../../../{outside_name}/secret"),
+        root.join("site/css/out"),
+    )
+    .unwrap();
+    symlink(
+        outside.path().join("secret"),
+        root.join("site/absolute-out"),
+    )
+    .unwrap();
+    let fifo = root.join("site/fifo");
+    let fifo_made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !fifo_made {
+        println!("SKIP (fifo part): mkfifo is not available");
+    }
+    let kv = DirKv::open(root, false).unwrap();
+    block_on(async {
+        for key in [
+            "site/index.html",
+            "site/css/main.css",
+            "home.html",
+            "site/css/up/index.html",
+            "site",
+            "site/css/up",
+        ] {
+            let key = k(key);
+            let m = kv.metadata(&key).await.unwrap();
+            assert_eq!(Some(m.kind), kv.exists(&key).await.unwrap(), "{key}");
+            assert_eq!(
+                m.last_modified,
+                kv.last_modified(&key).await.unwrap(),
+                "{key}"
+            );
+            match m.kind {
+                EntryKind::Value => assert_eq!(m.size, kv.size(&key).await.unwrap(), "{key}"),
+                EntryKind::Dictionary => assert_eq!(m.size, 0, "{key}"),
+            }
+        }
+        let root_meta = kv.metadata(&Key::root()).await.unwrap();
+        assert_eq!(root_meta.kind, EntryKind::Dictionary);
+        assert_eq!(&kv.get(&k("home.html")).await.unwrap()[..], b"<h1>hi</h1>");
+        assert_eq!(
+            &kv.get_partial(&k("site/css/up/css/main.css"), 1, 3)
+                .await
+                .unwrap()[..],
+            b"ody"
+        );
+        for key in ["nothing", "site/nothing", "site/index.html/below", ".dirkv"] {
+            assert!(
+                matches!(kv.metadata(&k(key)).await, Err(KvError::NotFound(_))),
+                "{key}"
+            );
+            assert_eq!(kv.exists(&k(key)).await.unwrap(), None, "{key}");
+        }
+        for key in ["site/css/out", "site/absolute-out"] {
+            let outside_root =
+                |e: KvError| is_storage(&e, |e| matches!(e, DirKvError::OutsideRoot(_)));
+            assert!(
+                outside_root(kv.metadata(&k(key)).await.unwrap_err()),
+                "{key}"
+            );
+            assert!(outside_root(kv.exists(&k(key)).await.unwrap_err()), "{key}");
+            assert!(outside_root(kv.size(&k(key)).await.unwrap_err()), "{key}");
+            assert!(outside_root(kv.get(&k(key)).await.unwrap_err()), "{key}");
+            assert!(
+                outside_root(kv.get_partial(&k(key), 0, 10).await.unwrap_err()),
+                "{key}"
+            );
+        }
+        if fifo_made {
+            // Neither a value nor a dictionary, and opening it does not block.
+            assert_eq!(kv.exists(&k("site/fifo")).await.unwrap(), None);
+            assert!(matches!(
+                kv.metadata(&k("site/fifo")).await,
+                Err(KvError::NotFound(_))
+            ));
+            assert!(matches!(
+                kv.get(&k("site/fifo")).await,
+                Err(KvError::NotFound(_))
+            ));
+        }
+    });
+}

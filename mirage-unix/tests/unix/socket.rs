@@ -91,3 +91,52 @@ fn outside_a_runtime_is_an_error() {
     let r = futures::executor::block_on(s.udp_bind("127.0.0.1:0".parse().unwrap()));
     assert!(matches!(r, Err(StackError::Io(_))));
 }
+
+#[test]
+fn vectored_writes_arrive_whole_and_in_order() {
+    block_on(async {
+        let s = SocketStack::new();
+        let l = s.tcp_listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = l.local_addr();
+        let (client, server) = futures::join!(s.tcp_connect(addr), l.accept());
+        let (mut client, mut server) = (client.unwrap(), server.unwrap());
+        // More buffers than one writev takes, empty ones among them, and
+        // enough bytes (4 MiB) that the kernel accepts them in pieces.
+        let parts: Vec<Vec<u8>> = (0..20u8)
+            .map(|i| match i % 5 {
+                0 => Vec::new(),
+                1 => vec![i; 1],
+                _ => (0..(400_000 + usize::from(i)))
+                    .map(|j| (j % 251) as u8 ^ i)
+                    .collect(),
+            })
+            .collect();
+        let bufs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        let expected: Vec<u8> = parts.concat();
+        let write = async {
+            server.write_all_vectored(&bufs).await.unwrap();
+            server.shutdown().await.unwrap();
+        };
+        let read = async {
+            let mut got = Vec::new();
+            let mut buf = vec![0u8; 65536];
+            loop {
+                let n = client.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break got;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+        };
+        let ((), got) = futures::join!(write, read);
+        assert_eq!(got.len(), expected.len());
+        assert!(got == expected, "bytes differ");
+        // Nothing to write succeeds without touching the (shut down) socket.
+        server.write_all_vectored(&[]).await.unwrap();
+        server.write_all_vectored(&[b"", b""]).await.unwrap();
+        assert!(matches!(
+            server.write_all_vectored(&[b"x"]).await,
+            Err(StackError::Closed)
+        ));
+    });
+}
