@@ -3,6 +3,9 @@
 
 extern crate alloc;
 
+/// The Xen PV protocols this runtime drives (re-exported for guests).
+pub use mirage_xen;
+
 pub mod bootinfo;
 pub mod clock;
 pub mod executor;
@@ -18,6 +21,8 @@ pub mod debugcon;
 pub mod hypercall;
 #[cfg(feature = "pvh")]
 mod mem;
+#[cfg(feature = "pvh")]
+pub mod random;
 #[cfg(feature = "pvh")]
 pub mod run;
 #[cfg(feature = "pvh")]

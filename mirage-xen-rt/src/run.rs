@@ -4,13 +4,18 @@
 
 use alloc::rc::Rc;
 use alloc::string::String;
+use core::cell::OnceCell;
 use core::fmt::Display;
 use core::future::Future;
+
+use mirage_xen::guest::{ConnectError, DEFAULT_GRANT_FRAMES, Xen};
+use mirage_xen::hypercall::x86_64::XenHypervisor;
 
 use crate::boot::{Boot, crash, poweroff};
 use crate::debugcon::DebugConsole;
 use crate::executor::{Timers, block_on};
 use crate::println;
+use crate::random::CpuRandom;
 use crate::xen::{XenClock, XenRuntime};
 
 /// The devices handed to the application.
@@ -20,12 +25,18 @@ pub struct Devices {
     console: DebugConsole,
     cmdline: String,
     runtime: Rc<XenRuntime>,
+    xen: OnceCell<Xen<XenHypervisor>>,
 }
 
 impl Devices {
     /// Monotonic and wall clock with timers.
     pub fn clock(&self) -> XenClock {
         self.clock.clone()
+    }
+
+    /// Random bytes (`RDRAND` when the CPU has it).
+    pub fn random(&self) -> CpuRandom {
+        CpuRandom::new()
     }
 
     /// The console (port 0xE9, shown by Xen as `(dN)` lines).
@@ -41,6 +52,19 @@ impl Devices {
     /// The Xen runtime, for PV frontends.
     pub fn runtime(&self) -> &Rc<XenRuntime> {
         &self.runtime
+    }
+
+    /// Connects the PV device layer: grant table and XenStore (sharing this
+    /// runtime's `shared_info` and event channels' page), from which the
+    /// frontends (netfront, blkfront, console) are built.
+    /// Connected on first use; later calls share the connection.
+    pub fn xen(&self) -> Result<Xen<XenHypervisor>, ConnectError> {
+        if let Some(xen) = self.xen.get() {
+            return Ok(xen.clone());
+        }
+        let xen = Xen::connect((**self.runtime.hypervisor()).clone(), DEFAULT_GRANT_FRAMES)?;
+        self.runtime.dispatch_to(xen.events().clone());
+        Ok(self.xen.get_or_init(|| xen).clone())
     }
 }
 
@@ -78,6 +102,7 @@ where
         console: DebugConsole,
         cmdline: String::from(boot.info.cmdline()),
         runtime: rt.clone(),
+        xen: OnceCell::new(),
     };
     match block_on(start(devices), &*rt, &timers) {
         Ok(()) => {

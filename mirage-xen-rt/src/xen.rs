@@ -3,6 +3,7 @@
 //! the idle loop that blocks the vCPU.
 
 use alloc::rc::Rc;
+use core::cell::RefCell;
 use core::mem::offset_of;
 
 use mirage_core::time::{Instant, MonotonicClock, PosixTime, Time, WallClock};
@@ -46,6 +47,9 @@ pub struct XenRuntime {
     hv: Rc<XenHypervisor>,
     calls: Hypercalls,
     events: Rc<EventChannels<XenHypervisor>>,
+    /// Whose wakers an upcall serves: `events` until the PV layer connects
+    /// with its own `EventChannels` (over the same `shared_info` page).
+    dispatcher: RefCell<Rc<EventChannels<XenHypervisor>>>,
     timer_port: u32,
     version: (u16, u16),
     _hypercall_page: Page,
@@ -94,6 +98,7 @@ impl XenRuntime {
         Ok(XenRuntime {
             hv,
             calls,
+            dispatcher: RefCell::new(events.clone()),
             events,
             timer_port,
             version,
@@ -119,6 +124,12 @@ impl XenRuntime {
     /// Event channels (shared with the frontends).
     pub fn events(&self) -> &Rc<EventChannels<XenHypervisor>> {
         &self.events
+    }
+
+    /// Makes upcalls wake the tasks registered with `events` (the PV
+    /// device layer's event channels, over the same `shared_info`).
+    pub fn dispatch_to(&self, events: Rc<EventChannels<XenHypervisor>>) {
+        *self.dispatcher.borrow_mut() = events;
     }
 
     /// Raw hypercalls.
@@ -154,7 +165,8 @@ impl Idle for XenRuntime {
         if shared.read_u8(upcall) == 0 && self.now() < deadline {
             arch::halt();
         }
-        self.events.handle_upcall();
+        let dispatcher = self.dispatcher.borrow().clone();
+        dispatcher.handle_upcall();
     }
 }
 

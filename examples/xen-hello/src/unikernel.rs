@@ -3,9 +3,11 @@
 
 use alloc::format;
 use alloc::vec::Vec;
+use core::net::{Ipv4Addr, SocketAddr};
 use core::time::Duration;
 
 use mirage_core::console::{Console, ConsoleError};
+use mirage_core::stack::{Stack, StackError, UdpSocket};
 use mirage_core::time::Clock;
 
 /// Timer ticks the unikernel waits for.
@@ -45,10 +47,73 @@ pub async fn start<C: Console, T: Clock>(console: C, clock: T) -> Result<(), Con
     console.write_line("xen-hello: goodbye").await
 }
 
+/// The datagram that ends [`udp_echo`].
+pub const QUIT: &[u8] = b"quit";
+
+/// Why [`udp_echo`] stopped.
+#[derive(Debug)]
+pub enum EchoError {
+    /// The stack refused a bind, send or receive.
+    Stack(StackError),
+    /// The console failed.
+    Console(ConsoleError),
+}
+
+impl core::fmt::Display for EchoError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            EchoError::Stack(e) => write!(f, "UDP echo: {e}"),
+            EchoError::Console(e) => write!(f, "console: {e}"),
+        }
+    }
+}
+
+/// Echoes every UDP datagram sent to `port` back to its sender, until a
+/// datagram reading [`QUIT`] (trailing newline allowed) arrives; returns
+/// how many were echoed.
+#[cfg_attr(not(any(test, feature = "xen")), allow(dead_code))]
+pub async fn udp_echo<S: Stack, C: Console>(
+    stack: &S,
+    console: &C,
+    port: u16,
+) -> Result<u64, EchoError> {
+    let socket = stack
+        .udp_bind(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port))
+        .await
+        .map_err(EchoError::Stack)?;
+    console
+        .write_line(&format!("xen-hello: UDP echo on port {port}"))
+        .await
+        .map_err(EchoError::Console)?;
+    let mut buf = [0u8; 1500];
+    let mut echoed = 0;
+    loop {
+        let (n, from) = socket.recv_from(&mut buf).await.map_err(EchoError::Stack)?;
+        let data = &buf[..n];
+        if data.strip_suffix(b"\n").unwrap_or(data) == QUIT {
+            console
+                .write_line(&format!(
+                    "xen-hello: quit from {from} after {echoed} echoes"
+                ))
+                .await
+                .map_err(EchoError::Console)?;
+            return Ok(echoed);
+        }
+        socket.send_to(data, from).await.map_err(EchoError::Stack)?;
+        echoed += 1;
+        console
+            .write_line(&format!("xen-hello: echoed {n} bytes to {from}"))
+            .await
+            .map_err(EchoError::Console)?;
+    }
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
-    use mirage_core::mem::{MemConsole, Simulation};
+    use core::net::IpAddr;
+    use mirage_core::mem::{MemConsole, MemInternet, Simulation};
+    use mirage_core::time::Time;
 
     #[test]
     fn test_ticks_in_virtual_time() {
@@ -59,5 +124,43 @@ mod test {
         assert!(out.contains("wall clock 1700000000.000000000 s"), "{out}");
         assert!(out.contains("tick 3 after 300000 us"), "{out}");
         assert!(out.contains("sum of 10000 squares = 333283335000"), "{out}");
+    }
+
+    #[test]
+    fn test_udp_echo_until_quit() {
+        let mut sim = Simulation::new(2);
+        let net = MemInternet::new();
+        let server = net.host([IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2))]);
+        let client = net.host([IpAddr::V4(Ipv4Addr::new(10, 0, 0, 3))]);
+        let console = MemConsole::new();
+        let echo = sim.spawn(async move {
+            udp_echo(&server, &console, 7)
+                .await
+                .map_err(|e| e.to_string())
+        });
+        let clock = sim.clock();
+        let replies = sim
+            .block_on(async move {
+                // Let the server bind first: datagrams to an unbound port are dropped.
+                clock.sleep(Duration::from_millis(1)).await;
+                let s = client
+                    .udp_bind("10.0.0.3:5000".parse().unwrap())
+                    .await
+                    .unwrap();
+                let to: SocketAddr = "10.0.0.2:7".parse().unwrap();
+                let mut replies = Vec::new();
+                for msg in [&b"hello"[..], b"xen\n"] {
+                    s.send_to(msg, to).await.unwrap();
+                    let mut buf = [0u8; 64];
+                    let (n, from) = s.recv_from(&mut buf).await.unwrap();
+                    assert_eq!(from, to);
+                    replies.push(buf[..n].to_vec());
+                }
+                s.send_to(b"quit\n", to).await.unwrap();
+                replies
+            })
+            .unwrap();
+        assert_eq!(replies, vec![b"hello".to_vec(), b"xen\n".to_vec()]);
+        assert_eq!(sim.block_on(echo).unwrap(), Ok(2));
     }
 }

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Boots a PVH guest image under real Xen 4.17 (Debian's hypervisor) with a
+# Debian bookworm dom0, all inside QEMU with TCG, and checks the guest's
+# console output (its port-0xE9 lines reach the serial log as "(d1) ...")
+# and that it shut down cleanly. Exits non-zero on any failure.
+#
+# Usage: xen/run-xen-test.sh [image]   (default: target/xen/xen-hello.xen)
+# Env:
+#   MIRAGE_XEN_CACHE   cache directory (default target/xen-cache): the Xen
+#                      ELF, dom0 kernel, initrd and root filesystem image.
+#                      Built once (needs root for debootstrap), then reused.
+#   MIRAGE_XEN_MIRROR  Debian mirror (default: the first apt source).
+#   MIRAGE_XEN_TIMEOUT whole QEMU run limit in seconds (default 600).
+# Needs: qemu-system-x86, debootstrap, e2fsprogs (mkfs.ext4 -d), apt-get.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+image="${1:-$root/target/xen/xen-hello.xen}"
+cache="${MIRAGE_XEN_CACHE:-$root/target/xen-cache}"
+timeout_s="${MIRAGE_XEN_TIMEOUT:-600}"
+# Bump when the dom0 package list or xen-ci-init changes: forces a rebuild.
+dom0_version="1"
+packages="xen-utils-4.17,xenstore-utils,iproute2,linux-image-amd64,kmod,busybox-static,procps,bridge-utils"
+
+say() { echo "run-xen-test: $*"; }
+die() { echo "run-xen-test: FAIL: $*" >&2; exit 1; }
+
+command -v qemu-system-x86_64 >/dev/null || { echo "SKIP: qemu-system-x86_64 not installed"; exit 0; }
+[ -f "$image" ] || die "no image $image (run xen/build-image.sh)"
+mkdir -p "$cache"
+t_start=$(date +%s)
+
+build_cache() {
+    [ "$(id -u)" = 0 ] || { echo "SKIP: building the dom0 image needs root (debootstrap)"; exit 0; }
+    command -v debootstrap >/dev/null || { echo "SKIP: debootstrap not installed"; exit 0; }
+    local mirror="${MIRAGE_XEN_MIRROR:-}"
+    if [ -z "$mirror" ]; then
+        mirror=$(grep -hs -m1 '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' || true)
+        [ -n "$mirror" ] || mirror=$(grep -hs -m1 '^deb ' /etc/apt/sources.list | awk '{print $2}' || true)
+        mirror="${mirror:-http://deb.debian.org/debian}"
+    fi
+    local work="$cache/work"
+    rm -rf "$work" && mkdir -p "$work"
+    say "downloading xen-hypervisor-4.17-amd64"
+    (cd "$work" && apt-get download -q xen-hypervisor-4.17-amd64 >/dev/null)
+    dpkg-deb -x "$work"/xen-hypervisor-4.17-amd64_*.deb "$work/xenpkg"
+    zcat "$work"/xenpkg/boot/xen-4.17-amd64.gz > "$work/xen.elf"
+    say "debootstrap bookworm dom0 from $mirror"
+    local t0=$(date +%s)
+    debootstrap --variant=minbase --include="$packages" bookworm "$work/root" "$mirror" \
+        > "$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log"; die "debootstrap failed"; }
+    say "debootstrap took $(( $(date +%s) - t0 )) s"
+    cp "$work"/root/boot/vmlinuz-* "$work/vmlinuz"
+    cp "$work"/root/boot/initrd.img-* "$work/initrd.img"
+    install -m755 "$root/xen/dom0/xen-ci-init" "$work/root/sbin/xen-ci-init"
+    rm -rf "$work"/root/var/cache/apt/archives/*.deb
+    truncate -s 1536M "$work/dom0.img"
+    mkfs.ext4 -q -F -d "$work/root" "$work/dom0.img"
+    mv "$work/xen.elf" "$work/vmlinuz" "$work/initrd.img" "$work/dom0.img" "$cache/"
+    rm -rf "$work"
+    echo "$dom0_version" > "$cache/dom0.version"
+}
+
+if [ "$(cat "$cache/dom0.version" 2>/dev/null)" != "$dom0_version" ] \
+    || [ ! -f "$cache/dom0.img" ] || [ ! -f "$cache/xen.elf" ]; then
+    build_cache
+    say "dom0 cache built in $(( $(date +%s) - t_start )) s"
+else
+    say "using cached dom0 in $cache"
+fi
+
+# The payload disk: the guest image, its xl config and the dom0 test script.
+run="$(mktemp -d)"
+trap 'rm -rf "$run"' EXIT
+name="$(basename "$image" .xen)"
+mkdir "$run/payload"
+cp "$image" "$run/payload/"
+cp "$root/xen/dom0/init.sh" "$run/payload/init.sh"
+sed -e "s|@NAME@|$name|" -e "s|@IMAGE@|$(basename "$image")|" \
+    -e "s|@CMDLINE@|ipv4=10.9.0.2/24 gateway=10.9.0.1|" \
+    "$root/xen/dom0/guest.cfg.in" > "$run/payload/guest.cfg"
+truncate -s 16M "$run/payload.img"
+mkfs.ext4 -q -F -d "$run/payload" "$run/payload.img"
+
+log="${MIRAGE_XEN_LOG:-$root/target/xen/boot.log}"
+mkdir -p "$(dirname "$log")"
+say "booting Xen in QEMU (TCG), serial log in $log"
+t_boot=$(date +%s)
+status=0
+timeout "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max,-smap -m 3072 -smp 2 \
+    -nographic -no-reboot -kernel "$cache/xen.elf" \
+    -append "console=com1 com1=115200 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all console_timestamps=boot" \
+    -initrd "$cache/vmlinuz root=/dev/vda rw console=hvc0 earlyprintk=xen init=/sbin/xen-ci-init,$cache/initrd.img" \
+    -drive "file=$cache/dom0.img,if=virtio,format=raw,snapshot=on" \
+    -drive "file=$run/payload.img,if=virtio,format=raw,readonly=on" \
+    </dev/null >"$log" 2>&1 || status=$?
+boot_s=$(( $(date +%s) - t_boot ))
+tr -d '\r' < "$log" | grep -E '^\(d[0-9]+\)|XENTEST:' | sed 's/^/  | /' || true
+
+fail=0
+expect() {
+    if tr -d '\r' < "$log" | grep -qE -- "$1"; then echo "ok: $2"; else echo "FAIL: $2 (no match for /$1/)"; fail=1; fi
+}
+expect 'XENTEST: dom0 ready' "dom0 started the Xen daemons"
+expect 'XENTEST: xl create ok' "xl create"
+expect '\(d[0-9]+\).*mirage-xen-rt: PVH entry' "guest reached Rust"
+expect '\(d[0-9]+\).*mirage-xen-rt: Xen 4\.17' "guest found Xen, installed the hypercall page and timer"
+if [ "$name" = xen-hello ]; then
+    expect '\(d[0-9]+\).*xen-hello: xenstore says name=xen-hello' "guest read XenStore (grant table, event channel upcalls)"
+    expect '\(d[0-9]+\).*xen-hello: tick 3 after' "guest timers (single-shot timer + block)"
+    expect '\(d[0-9]+\).*xen-hello: netfront connected' "guest netfront connected to netback"
+    expect 'XENTEST: udp echo answered' "dom0 got the UDP echo back over the bridge"
+    expect 'XENTEST: ping ok' "guest answered ping"
+    expect '\(d[0-9]+\).*xen-hello: quit from' "guest got the quit datagram"
+fi
+expect '\(d[0-9]+\).*powering off' "guest application finished"
+expect 'XENTEST: guest state shutdown' "guest shut down cleanly (not crashed)"
+[ "$status" = 0 ] || { echo "FAIL: QEMU exited with status $status"; fail=1; }
+say "image $(stat -c %s "$image") bytes; QEMU run ${boot_s} s; total $(( $(date +%s) - t_start )) s"
+tr -d '\r' < "$log" | sed -n 's/.*XENTEST: \(xl create ok in .*\|udp echo answered .*\|guest state .*\)/  \1/p'
+exit "$fail"
