@@ -3,8 +3,10 @@
 //! memory), libgit2 (git2) and the git command line (plumbing commands for
 //! commits, one `git cat-file --batch` process for reads).
 //!
-//! Usage: `mirage-irmin-bench [commits] [reads]` (defaults 200 and 5000).
-//! Prints operations per second and ratios against libgit2 and git.
+//! Usage: `mirage-irmin-bench [commits] [reads] [runs]` (defaults 1000,
+//! 20000 and 3; the git command line makes at most 200 commits a run).
+//! Prints the median and spread of operations per second over the runs and
+//! one `ours / peer = ratio` line per comparison.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -213,7 +215,11 @@ fn git(dir: &Path, args: &[&str], input: Option<&[u8]>) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// Commits through the command line spawn five processes each; this many are enough.
+const CLI_COMMITS: usize = 200;
+
 fn git_cli(work: &Path, commits: usize, reads: usize) -> Option<Result> {
+    let commits = commits.min(CLI_COMMITS);
     if Command::new("git").arg("--version").output().is_err() {
         println!("SKIP: the git command line is not installed; no git column");
         return None;
@@ -295,56 +301,69 @@ fn git_cli(work: &Path, commits: usize, reads: usize) -> Option<Result> {
     })
 }
 
+/// Median and spread (min..max) of a series.
+fn stats(mut xs: Vec<f64>) -> (f64, f64, f64) {
+    xs.sort_by(f64::total_cmp);
+    (xs[xs.len() / 2], xs[0], xs[xs.len() - 1])
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
-    let commits: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(200);
-    let reads: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5000);
-    let tmp: PathBuf =
-        std::env::temp_dir().join(format!("mirage-irmin-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).unwrap();
+    let commits: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let reads: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20000);
+    let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(3).max(1);
     println!(
-        "tree: {DIRS} directories x {FILES} files; {commits} single-file commits; {reads} random reads"
+        "tree: {DIRS} directories x {FILES} files; {commits} single-file commits; {reads} random reads; {runs} runs"
     );
 
-    let mut results = vec![
-        irmin(
-            "mirage-irmin (disk)",
-            FsBackend::init(tmp.join("irmin.git"), HashKind::Sha1, FsOptions::default()).unwrap(),
-            commits,
-            reads,
-        ),
-        irmin(
-            "mirage-irmin (memory)",
-            MemBackend::default(),
-            commits,
-            reads,
-        ),
-        libgit2(&tmp.join("git2.git"), commits, reads),
-    ];
-    results.extend(git_cli(&tmp.join("cli"), commits, reads));
-    let _ = std::fs::remove_dir_all(&tmp);
-
-    println!(
-        "{:<24} {:>10} {:>12} {:>12}",
-        "", "import", "commits/s", "reads/s"
-    );
-    for r in &results {
-        println!(
-            "{:<24} {:>9.2}s {:>12.1} {:>12.1}",
-            r.name,
-            r.import.as_secs_f64(),
-            r.commits_per_s,
-            r.reads_per_s
-        );
+    let mut all: Vec<Vec<Result>> = Vec::new();
+    for run in 0..runs {
+        let tmp: PathBuf =
+            std::env::temp_dir().join(format!("mirage-irmin-bench-{}-{run}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap();
+        let mut results = vec![
+            irmin(
+                "mirage-irmin (disk)",
+                FsBackend::init(tmp.join("irmin.git"), HashKind::Sha1, FsOptions::default())
+                    .unwrap(),
+                commits,
+                reads,
+            ),
+            irmin(
+                "mirage-irmin (memory)",
+                MemBackend::default(),
+                commits,
+                reads,
+            ),
+            libgit2(&tmp.join("git2.git"), commits, reads),
+        ];
+        results.extend(git_cli(&tmp.join("cli"), commits, reads));
+        let _ = std::fs::remove_dir_all(&tmp);
+        all.push(results);
     }
-    let disk = &results[0];
-    for other in &results[2..] {
+
+    println!(
+        "{:<24} {:>10} {:>26} {:>26}",
+        "median (min..max)", "import", "commits/s", "reads/s"
+    );
+    let contenders = all[0].len();
+    let mut medians = Vec::new();
+    for i in 0..contenders {
+        let name = all[0][i].name;
+        let (imp, _, _) = stats(all.iter().map(|r| r[i].import.as_secs_f64()).collect());
+        let (c, c_lo, c_hi) = stats(all.iter().map(|r| r[i].commits_per_s).collect());
+        let (r, r_lo, r_hi) = stats(all.iter().map(|r| r[i].reads_per_s).collect());
         println!(
-            "ratio mirage-irmin (disk) / {}: commits {:.2}x, reads {:.2}x",
-            other.name,
-            disk.commits_per_s / other.commits_per_s,
-            disk.reads_per_s / other.reads_per_s
+            "{name:<24} {imp:>9.2}s {:>26} {:>26}",
+            format!("{c:.1} ({c_lo:.1}..{c_hi:.1})"),
+            format!("{r:.1} ({r_lo:.1}..{r_hi:.1})")
         );
+        medians.push((name, c, r));
+    }
+    let (ours, oc, or) = medians[0];
+    for (peer, pc, pr) in &medians[2..] {
+        println!("commits: {ours} / {peer} = {:.2}", oc / pc);
+        println!("reads:   {ours} / {peer} = {:.2}", or / pr);
     }
 }
