@@ -14,6 +14,7 @@
 //!   the [`Stack`] only.
 
 pub mod http;
+pub mod idle;
 #[cfg(feature = "std")]
 pub mod process;
 

@@ -378,3 +378,69 @@ fn stalled_server_is_cut_off_by_a_timeout() {
     assert!(result.is_err(), "the deadline passed first");
     assert!(store.is_empty());
 }
+
+#[test]
+fn idle_timeout_cuts_a_silent_server_but_not_a_slow_one() {
+    use core::time::Duration;
+    use mirage_core::{MonotonicClock, TcpFlow, Time};
+    use mirage_git::transport::idle::IdleTimeout;
+
+    let mut sim = Simulation::new(9);
+    let net = MemInternet::new();
+    let server = net.host(["10.0.0.2".parse().unwrap()]);
+    let listener = sim
+        .block_on(server.tcp_listen("10.0.0.2:9418".parse().unwrap()))
+        .unwrap()
+        .unwrap();
+    let clock = sim.clock();
+    let server_clock = clock.clone();
+    sim.spawn(async move {
+        // First connection: silence. Second: the advertisement and an empty
+        // ls-refs answer, one byte every 10 seconds.
+        let _silent = listener.accept().await.unwrap();
+        let mut flow = listener.accept().await.unwrap();
+        let mut buf = [0u8; 512];
+        let _ = flow.read(&mut buf).await.unwrap();
+        let mut out = Vec::new();
+        for l in ["version 2", "ls-refs", "fetch", "object-format=sha1"] {
+            pktline::encode_line(l, &mut out).unwrap();
+        }
+        pktline::encode(Packet::Flush, &mut out).unwrap();
+        for b in out {
+            server_clock.sleep(Duration::from_secs(10)).await;
+            flow.write_all(&[b]).await.unwrap();
+        }
+        let _ = flow.read(&mut buf).await.unwrap();
+        flow.write_all(b"0000").await.unwrap();
+        futures::future::pending::<()>().await;
+    });
+    let stack = IdleTimeout::new(
+        net.host(["10.0.0.1".parse().unwrap()]),
+        clock.clone(),
+        Duration::from_secs(30),
+    );
+    let start = clock.now();
+    let err = sim
+        .block_on(Client::new(&stack).ls_refs(&url(), &[]))
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport(mirage_git::error::TransportError::Stack(
+                mirage_core::StackError::TimedOut
+            ))
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        clock.now().saturating_duration_since(start),
+        Duration::from_secs(30)
+    );
+
+    let refs = sim
+        .block_on(Client::new(&stack).ls_refs(&url(), &[]))
+        .unwrap()
+        .unwrap();
+    assert!(refs.is_empty());
+}
