@@ -8,8 +8,12 @@
 //! caller and reposts the buffer when consumed. On the transmit ring, a
 //! transmit token lends a page of our own; when filled it is granted
 //! read-only and sent, and the grant is revoked when the backend answers.
-//! Frames are at most one page (no `feature-sg`), so the MTU is capped at
-//! `4096 - 14`.
+//! A frame is one page unless the backend offers `feature-sg`: then frames
+//! up to 65535 bytes travel as page-sized fragments flagged `more_data`
+//! (the first transmit request carrying the whole length), and the MTU
+//! may go past `4096 - 14` (the `mtu` node, e.g. 9000). Fragmented frames
+//! are copied into one buffer for the token; single-page ones are lent in
+//! place.
 //!
 //! A backend that breaks the protocol (response ids out of range or not
 //! outstanding, offsets outside the page, ring overruns) or that closes
@@ -31,8 +35,8 @@ use mirage_core::network::{
 };
 
 use crate::abi::netif::{
-    NETIF_RSP_OKAY, NETRXF_EXTRA_INFO, NETRXF_MORE_DATA, NetifRxRequest, NetifRxResponse,
-    NetifTxRequest, NetifTxResponse,
+    NETIF_RSP_NULL, NETIF_RSP_OKAY, NETRXF_EXTRA_INFO, NETRXF_MORE_DATA, NETTXF_MORE_DATA,
+    NetifRxRequest, NetifRxResponse, NetifTxRequest, NetifTxResponse,
 };
 use crate::abi::{DomId, GrantRef, Port};
 use crate::grant::GrantError;
@@ -47,8 +51,11 @@ pub type TxRing = FrontRing<NetifTxRequest, NetifTxResponse>;
 /// The receive ring.
 pub type RxRing = FrontRing<NetifRxRequest, NetifRxResponse>;
 
-/// The largest MTU a one-page frame allows.
+/// The largest MTU a one-page frame allows (no `feature-sg`).
 pub const MAX_MTU: usize = PAGE_SIZE - Capabilities::ETHERNET_HEADER_LEN;
+
+/// The largest MTU with `feature-sg`: a frame's length is a `u16`.
+pub const MAX_MTU_SG: usize = u16::MAX as usize - Capabilities::ETHERNET_HEADER_LEN;
 
 /// Choices for [`Netfront::connect`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,8 +98,9 @@ pub enum NetfrontError {
     /// The `mac` node is not a MAC address.
     #[error("the mac node {0:?} is not a MAC address")]
     BadMac(String),
-    /// The `mtu` node is not a usable MTU.
-    #[error("the mtu node {0:?} is not an MTU between 68 and 4082")]
+    /// The `mtu` node is not a usable MTU (68 to 4082, or to 65521 with
+    /// `feature-sg`).
+    #[error("the mtu node {0:?} is not a usable MTU")]
     BadMtu(String),
     /// The backend broke the ring protocol.
     #[error("the backend broke the ring protocol: {0}")]
@@ -116,6 +124,9 @@ pub enum NetfrontError {
     /// The backend sent flags we did not negotiate (extra info, fragments).
     #[error("the backend sent unnegotiated receive flags {0:#x}")]
     UnexpectedFlags(u16),
+    /// The backend chained fragments into a frame longer than 65535 bytes.
+    #[error("the backend chained a frame longer than 65535 bytes")]
+    FrameTooLong,
     /// The backend closed.
     #[error("the backend closed the device")]
     Closed,
@@ -140,6 +151,12 @@ struct RxBuf {
     gref: GrantRef,
 }
 
+/// A received frame: one buffer region, or fragments (`feature-sg`).
+enum RxFrame {
+    One(u16, u16, u16),
+    Chain(Vec<(u16, u16, u16)>),
+}
+
 /// The receive half (split from the transmit half so tokens for both can
 /// borrow at once).
 struct RxPart<H> {
@@ -148,7 +165,9 @@ struct RxPart<H> {
     ring: RxRing,
     bufs: Vec<RxBuf>,
     posted: Vec<bool>,
-    ready: VecDeque<(u16, u16, u16)>,
+    ready: VecDeque<RxFrame>,
+    partial: Vec<(u16, u16, u16)>,
+    sg: bool,
     error: Option<NetfrontError>,
     packets: u64,
     bytes: u64,
@@ -171,6 +190,7 @@ struct TxPart<H> {
     free: Vec<u16>,
     revoking: Vec<u16>,
     max_frame: usize,
+    max_pages: usize,
     error: Option<NetfrontError>,
     packets: u64,
     bytes: u64,
@@ -234,12 +254,17 @@ impl<H: Hypervisor> RxPart<H> {
                     return Err(NetfrontError::UnknownId { ring: "rx", id });
                 }
                 self.posted[id as usize] = false;
-                if r.flags & (NETRXF_EXTRA_INFO | NETRXF_MORE_DATA) != 0 {
+                let more = r.flags & NETRXF_MORE_DATA != 0;
+                if r.flags & NETRXF_EXTRA_INFO != 0 || (more && !self.sg) {
                     return Err(NetfrontError::UnexpectedFlags(r.flags));
                 }
                 if r.status <= NETIF_RSP_OKAY {
-                    // An error or empty response: the buffer comes back unused.
+                    // An error or empty response: the buffer (and any
+                    // fragments before it) come back unused.
                     self.dropped += 1;
+                    for (p, _, _) in core::mem::take(&mut self.partial) {
+                        self.post(p)?;
+                    }
                     self.post(id)?;
                     continue;
                 }
@@ -250,7 +275,19 @@ impl<H: Hypervisor> RxPart<H> {
                         len,
                     });
                 }
-                self.ready.push_back((id, r.offset, len));
+                if more || !self.partial.is_empty() {
+                    self.partial.push((id, r.offset, len));
+                    let total: usize = self.partial.iter().map(|p| usize::from(p.2)).sum();
+                    if total > usize::from(u16::MAX) {
+                        return Err(NetfrontError::FrameTooLong);
+                    }
+                    if !more {
+                        self.ready
+                            .push_back(RxFrame::Chain(core::mem::take(&mut self.partial)));
+                    }
+                } else {
+                    self.ready.push_back(RxFrame::One(id, r.offset, len));
+                }
             }
             if !self.ring.final_check_for_responses()? {
                 break;
@@ -269,7 +306,7 @@ impl<H: Hypervisor> TxPart<H> {
                     Some(s) if s.in_flight => s.in_flight = false,
                     _ => return Err(NetfrontError::UnknownId { ring: "tx", id }),
                 }
-                if r.status != NETIF_RSP_OKAY {
+                if r.status != NETIF_RSP_OKAY && r.status != NETIF_RSP_NULL {
                     self.dropped += 1;
                 }
                 self.revoking.push(id);
@@ -295,7 +332,9 @@ impl<H: Hypervisor> TxPart<H> {
     }
 
     fn can_send(&self) -> bool {
-        self.error.is_none() && !self.free.is_empty() && !self.ring.is_full()
+        self.error.is_none()
+            && self.free.len() >= self.max_pages
+            && self.ring.free_requests() as usize >= self.max_pages
     }
 
     /// Takes a free slot and zeroes `len` bytes of its page.
@@ -307,45 +346,73 @@ impl<H: Hypervisor> TxPart<H> {
         Some((id, page))
     }
 
-    /// Grants the filled slot and puts it on the ring.
-    fn commit(&mut self, id: u16, len: usize, page: &Page) -> Result<(), NetfrontError> {
-        let slot = &mut self.slots[id as usize];
-        let gref = match self.xen.grants().grant_access(
-            self.backend,
-            self.xen.hypervisor().frame_of(page),
-            true,
-        ) {
-            Ok(g) => g,
-            Err(_) => {
-                // Out of grant references: drop this frame, keep the device.
-                self.free.push(id);
-                self.dropped += 1;
-                return Ok(());
+    /// Grants the filled slots (read-only) and puts them on the ring as
+    /// one frame of `total` bytes, fragments flagged `NETTXF_more_data`.
+    /// Out of grant references, the frame is dropped and the device kept.
+    fn commit(&mut self, parts: &[(u16, Page, usize)], total: usize) -> Result<(), NetfrontError> {
+        let mut grefs = Vec::with_capacity(parts.len());
+        for (_, page, _) in parts {
+            match self.xen.grants().grant_access(
+                self.backend,
+                self.xen.hypervisor().frame_of(page),
+                true,
+            ) {
+                Ok(g) => grefs.push(g),
+                Err(_) => {
+                    for g in grefs {
+                        let _ = self.xen.grants().end_access(g);
+                    }
+                    self.free.extend(parts.iter().map(|p| p.0));
+                    self.dropped += 1;
+                    return Ok(());
+                }
             }
-        };
-        slot.gref = Some(gref);
-        slot.in_flight = true;
-        let req = NetifTxRequest {
-            gref,
-            offset: 0,
-            flags: 0,
-            id,
-            size: len as u16,
-        };
-        if self.ring.push_request(&req).is_err() {
-            return Err(NetfrontError::Ring(RingError::Overrun {
-                prod: self.ring.req_prod_pvt(),
-                cons: self.ring.rsp_cons(),
-                ahead: self.ring.outstanding(),
-                limit: self.ring.size(),
-            }));
+        }
+        let last = parts.len() - 1;
+        for (i, ((id, _, len), gref)) in parts.iter().zip(grefs).enumerate() {
+            let slot = &mut self.slots[*id as usize];
+            slot.gref = Some(gref);
+            slot.in_flight = true;
+            let req = NetifTxRequest {
+                gref,
+                offset: 0,
+                flags: if i < last { NETTXF_MORE_DATA } else { 0 },
+                id: *id,
+                size: if i == 0 { total as u16 } else { *len as u16 },
+            };
+            if self.ring.push_request(&req).is_err() {
+                return Err(NetfrontError::Ring(RingError::Overrun {
+                    prod: self.ring.req_prod_pvt(),
+                    cons: self.ring.rsp_cons(),
+                    ahead: self.ring.outstanding(),
+                    limit: self.ring.size(),
+                }));
+            }
         }
         if self.ring.push_requests_and_check_notify() {
             notify(&self.xen, self.port)?;
         }
         self.packets += 1;
-        self.bytes += len as u64;
+        self.bytes += total as u64;
         Ok(())
+    }
+
+    /// Sends a frame longer than a page as page-sized fragments.
+    fn send_chain(&mut self, data: &[u8]) -> Result<(), NetfrontError> {
+        let n = data.len().div_ceil(PAGE_SIZE);
+        if self.free.len() < n || (self.ring.free_requests() as usize) < n {
+            self.dropped += 1;
+            return Ok(());
+        }
+        let mut parts = Vec::with_capacity(n);
+        for chunk in data.chunks(PAGE_SIZE) {
+            let Some((id, page)) = self.prepare(0) else {
+                break;
+            };
+            page.write_bytes(0, chunk);
+            parts.push((id, page, chunk.len()));
+        }
+        self.commit(&parts, data.len())
     }
 }
 
@@ -365,19 +432,24 @@ impl<H: Hypervisor + 'static> Netfront<H> {
             .await?
             .ok_or(NetfrontError::BadMac(String::new()))?;
         let mac = parse_mac(&mac_s).ok_or(NetfrontError::BadMac(mac_s))?;
-        let mtu = match dev.read_frontend_opt("mtu").await? {
-            None => 1500,
-            Some(s) => match s.trim().parse::<usize>() {
-                Ok(m) if (68..=MAX_MTU).contains(&m) => m,
-                _ => return Err(NetfrontError::BadMtu(s)),
-            },
-        };
+        let mtu_node = dev.read_frontend_opt("mtu").await?;
         dev.set_state(XenbusState::Initialising).await?;
         dev.wait_backend(|s| s == XenbusState::InitWait || s == XenbusState::Connected)
             .await?;
         if !dev.backend_feature("feature-rx-copy").await? {
             return Err(NetfrontError::Unsupported("feature-rx-copy"));
         }
+        let sg = dev.backend_feature("feature-sg").await?;
+        let max_mtu = if sg { MAX_MTU_SG } else { MAX_MTU };
+        let mtu = match mtu_node {
+            None => 1500,
+            Some(s) => match s.trim().parse::<usize>() {
+                Ok(m) if (68..=max_mtu).contains(&m) => m,
+                _ => return Err(NetfrontError::BadMtu(s)),
+            },
+        };
+        let max_frame = mtu + Capabilities::ETHERNET_HEADER_LEN;
+        let max_pages = max_frame.div_ceil(PAGE_SIZE);
         let backend = dev.backend_id();
         let tx_ring = TxRing::init_at(Page::new(), options.ring_start);
         let rx_ring = RxRing::init_at(Page::new(), options.ring_start);
@@ -386,7 +458,9 @@ impl<H: Hypervisor + 'static> Netfront<H> {
         let port = xen.events().alloc_unbound(backend)?;
 
         let n_rx = options.rx_buffers.clamp(1, rx_ring.size() as u16);
-        let n_tx = options.tx_buffers.clamp(1, tx_ring.size() as u16);
+        let n_tx = options
+            .tx_buffers
+            .clamp(max_pages as u16, tx_ring.size() as u16);
         let mut bufs = Vec::with_capacity(n_rx as usize);
         for _ in 0..n_rx {
             let page = Page::new();
@@ -400,6 +474,8 @@ impl<H: Hypervisor + 'static> Netfront<H> {
             bufs,
             posted: vec![false; n_rx as usize],
             ready: VecDeque::new(),
+            partial: Vec::new(),
+            sg,
             error: None,
             packets: 0,
             bytes: 0,
@@ -423,7 +499,8 @@ impl<H: Hypervisor + 'static> Netfront<H> {
                 .collect(),
             free: (0..n_tx).rev().collect(),
             revoking: Vec::new(),
-            max_frame: mtu + Capabilities::ETHERNET_HEADER_LEN,
+            max_frame,
+            max_pages,
             error: None,
             packets: 0,
             bytes: 0,
@@ -437,6 +514,7 @@ impl<H: Hypervisor + 'static> Netfront<H> {
                 ("request-rx-copy", String::from("1")),
                 ("feature-rx-notify", String::from("1")),
                 ("feature-no-csum-offload", String::from("1")),
+                ("feature-sg", String::from(if sg { "1" } else { "0" })),
             ],
             XenbusState::Connected,
         )
@@ -537,9 +615,31 @@ pub struct NetfrontTxToken<'a, H: Hypervisor> {
 
 impl<H: Hypervisor> RxToken for NetfrontRxToken<'_, H> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, f: F) -> R {
-        let Some((id, offset, len)) = self.rx.ready.pop_front() else {
+        let (id, offset, len) = match self.rx.ready.pop_front() {
+            Some(RxFrame::One(id, offset, len)) => (id, offset, len),
+            Some(RxFrame::Chain(parts)) => {
+                let mut frame = Vec::new();
+                for &(id, offset, len) in &parts {
+                    let start = frame.len();
+                    frame.resize(start + usize::from(len), 0);
+                    self.rx.bufs[id as usize]
+                        .page
+                        .read_bytes(usize::from(offset), &mut frame[start..]);
+                }
+                let r = f(&mut frame);
+                self.rx.packets += 1;
+                self.rx.bytes += frame.len() as u64;
+                let res = parts
+                    .iter()
+                    .try_for_each(|&(id, _, _)| self.rx.post(id))
+                    .and_then(|()| self.rx.flush());
+                if let Err(e) = res {
+                    self.rx.error.get_or_insert(e);
+                }
+                return r;
+            }
             // Tokens are only made with a frame ready.
-            return f(&mut []);
+            None => return f(&mut []),
         };
         let page = self.rx.bufs[id as usize].page.clone();
         // SAFETY: the backend answered for this buffer and it is not posted,
@@ -563,6 +663,15 @@ impl<H: Hypervisor> TxToken for NetfrontTxToken<'_, H> {
             let mut scratch = vec![0u8; len];
             return f(&mut scratch);
         }
+        if len > PAGE_SIZE {
+            // Only reachable with feature-sg (max_frame caps it otherwise).
+            let mut frame = vec![0u8; len];
+            let r = f(&mut frame);
+            if let Err(e) = self.tx.send_chain(&frame) {
+                self.tx.error.get_or_insert(e);
+            }
+            return r;
+        }
         let Some((id, page)) = self.tx.prepare(len) else {
             self.tx.dropped += 1;
             return f(&mut vec![0u8; len]);
@@ -571,7 +680,7 @@ impl<H: Hypervisor> TxToken for NetfrontTxToken<'_, H> {
         // made), so no other domain can access the page, and no other
         // handle to it is used while `f` runs.
         let r = unsafe { page.with_slice_mut(0, len, f) };
-        if let Err(e) = self.tx.commit(id, len, &page) {
+        if let Err(e) = self.tx.commit(&[(id, page, len)], len) {
             self.tx.error.get_or_insert(e);
         }
         r

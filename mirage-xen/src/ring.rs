@@ -368,6 +368,32 @@ impl<Req: RingEntry, Rsp: RingEntry> BackRing<Req, Rsp> {
         new.wrapping_sub(event) < new.wrapping_sub(old)
     }
 
+    /// Checks for at least `needed` unconsumed requests (a backend that
+    /// needs several slots for one packet); if there are fewer, asks to be
+    /// notified at the next request published and checks again, as Linux
+    /// netback's `xenvif_rx_ring_slots_available` does. `true`: enough.
+    pub fn wait_for_requests(&mut self, needed: u32) -> Result<bool, RingError> {
+        loop {
+            if self.unconsumed_requests()? >= needed {
+                return Ok(true);
+            }
+            let prod = self
+                .page
+                .atomic_u32(field::REQ_PROD)
+                .load(Ordering::Acquire);
+            self.page.write_u32(field::REQ_EVENT, prod.wrapping_add(1));
+            mb();
+            if self
+                .page
+                .atomic_u32(field::REQ_PROD)
+                .load(Ordering::Acquire)
+                == prod
+            {
+                return Ok(self.unconsumed_requests()? >= needed);
+            }
+        }
+    }
+
     /// Asks for a notification on the next request and re-checks
     /// (`RING_FINAL_CHECK_FOR_REQUESTS`). `true`: there is work after all.
     pub fn final_check_for_requests(&mut self) -> Result<bool, RingError> {
@@ -489,6 +515,23 @@ mod test {
         let mut back = BackRing::<Req, Rsp>::attach(page.clone());
         page.write_u32(field::REQ_PROD, 1000);
         assert!(back.take_request().is_err());
+    }
+
+    #[test]
+    fn waiting_for_several_requests() {
+        let page = Page::new();
+        let mut front = FrontRing::<Req, Rsp>::init(page.clone());
+        let mut back = BackRing::<Req, Rsp>::attach(page);
+        front.push_request(&Req(1)).unwrap();
+        front.push_requests_and_check_notify();
+        assert!(!back.wait_for_requests(3).unwrap());
+        // Each further request is notified while the backend still waits.
+        front.push_request(&Req(2)).unwrap();
+        assert!(front.push_requests_and_check_notify());
+        assert!(!back.wait_for_requests(3).unwrap());
+        front.push_request(&Req(3)).unwrap();
+        assert!(front.push_requests_and_check_notify());
+        assert!(back.wait_for_requests(3).unwrap());
     }
 
     #[test]

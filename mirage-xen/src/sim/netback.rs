@@ -24,8 +24,8 @@ use mirage_core::network::{
 use super::host::SimHost;
 use super::{GrantMapping, SimDomain};
 use crate::abi::netif::{
-    NETIF_RSP_ERROR, NETIF_RSP_OKAY, NETTXF_EXTRA_INFO, NETTXF_MORE_DATA, NetifRxRequest,
-    NetifRxResponse, NetifTxRequest, NetifTxResponse,
+    NETIF_RSP_ERROR, NETIF_RSP_OKAY, NETRXF_MORE_DATA, NETTXF_EXTRA_INFO, NETTXF_MORE_DATA,
+    NetifRxRequest, NetifRxResponse, NetifTxRequest, NetifTxResponse,
 };
 use crate::abi::{DomId, Port};
 use crate::evtchn::EventChannels;
@@ -257,7 +257,26 @@ impl Network for NetbackPort {
     }
 }
 
+/// How a simulated vif looks to the guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VifConfig {
+    /// Advertise `feature-sg` (frames spanning several pages).
+    pub sg: bool,
+    /// The `mtu` node written for the frontend, if any.
+    pub mtu: Option<u32>,
+}
+
+impl Default for VifConfig {
+    fn default() -> Self {
+        VifConfig {
+            sg: true,
+            mtu: None,
+        }
+    }
+}
+
 struct Ctx {
+    config: VifConfig,
     store: Xenstored,
     dom0: SimDomain,
     events: Rc<EventChannels<SimDomain>>,
@@ -284,6 +303,17 @@ impl Ctx {
 /// Creates vif `devid` for `guest` (the toolstack's XenStore entries) and
 /// starts its backend on the host's executor.
 pub fn add_vif(host: &SimHost, guest: DomId, devid: u32, mac: &str) -> Netback {
+    add_vif_with(host, guest, devid, mac, VifConfig::default())
+}
+
+/// [`add_vif`] with a chosen [`VifConfig`].
+pub fn add_vif_with(
+    host: &SimHost,
+    guest: DomId,
+    devid: u32,
+    mac: &str,
+    config: VifConfig,
+) -> Netback {
     let store = host.store().clone();
     let fe = format!("/local/domain/{guest}/device/vif/{devid}");
     let be = format!("/local/domain/0/backend/vif/{guest}/{devid}");
@@ -302,14 +332,18 @@ pub fn add_vif(host: &SimHost, guest: DomId, devid: u32, mac: &str) -> Netback {
         ("state", "1"),
         ("mac", mac),
         ("feature-rx-copy", "1"),
-        ("feature-sg", "0"),
+        ("feature-sg", if config.sg { "1" } else { "0" }),
     ] {
         store.write(&format!("{be}/{k}"), v.as_bytes());
+    }
+    if let Some(mtu) = config.mtu {
+        store.write(&format!("{fe}/mtu"), format!("{mtu}").as_bytes());
     }
     let handle = Netback {
         shared: Rc::new(RefCell::new(Shared::default())),
     };
     let ctx = Ctx {
+        config,
         store,
         dom0: host.dom0().clone(),
         events: host.events().clone(),
@@ -361,6 +395,8 @@ async fn run(ctx: Ctx, nb: Netback) {
     };
     let mut tx = TxBack::attach(tx_map.page().clone());
     let mut rx = RxBack::attach(rx_map.page().clone());
+    let sg = ctx.config.sg && ctx.fe_u32("feature-sg") == Some(1);
+    let mut chain = Vec::new();
     ctx.set_state(4);
     nb.shared.borrow_mut().connected = true;
 
@@ -379,7 +415,7 @@ async fn run(ctx: Ctx, nb: Netback) {
         if nb.shared.borrow().paused {
             return Poll::Pending;
         }
-        if serve(&ctx, &nb, port, &mut tx, &mut rx).is_err() {
+        if serve(&ctx, &nb, port, &mut tx, &mut rx, &mut chain, sg).is_err() {
             // A ring overrun by the frontend: stop serving it.
             return Poll::Ready(());
         }
@@ -397,45 +433,72 @@ async fn run(ctx: Ctx, nb: Netback) {
     s.closed = true;
 }
 
+/// Copies a transmitted frame (one request, or a `NETTXF_more_data`
+/// chain whose first request carries the total size) out of the guest.
+fn copy_tx_frame(ctx: &Ctx, chain: &[NetifTxRequest]) -> Option<Vec<u8>> {
+    let total = usize::from(chain.first()?.size);
+    let rest: usize = chain[1..].iter().map(|r| usize::from(r.size)).sum();
+    let first = total.checked_sub(rest)?;
+    let mut frame = alloc::vec![0u8; total];
+    let mut pos = 0;
+    for (i, r) in chain.iter().enumerate() {
+        let len = if i == 0 { first } else { usize::from(r.size) };
+        if usize::from(r.offset) + len > PAGE_SIZE || r.flags & NETTXF_EXTRA_INFO != 0 {
+            return None;
+        }
+        ctx.dom0
+            .copy_from_grant(
+                ctx.guest,
+                r.gref,
+                usize::from(r.offset),
+                &mut frame[pos..pos + len],
+            )
+            .ok()?;
+        pos += len;
+    }
+    Some(frame)
+}
+
 fn serve(
     ctx: &Ctx,
     nb: &Netback,
     port: Port,
     tx: &mut TxBack,
     rx: &mut RxBack,
+    chain: &mut Vec<NetifTxRequest>,
+    sg: bool,
 ) -> Result<(), crate::ring::RingError> {
     let mut notify = false;
     // Guest → host.
     loop {
         while let Some(req) = tx.take_request()? {
-            let status = if req.flags & (NETTXF_MORE_DATA | NETTXF_EXTRA_INFO) != 0
-                || usize::from(req.offset) + usize::from(req.size) > PAGE_SIZE
-            {
-                NETIF_RSP_ERROR
+            chain.push(req);
+            if req.flags & NETTXF_MORE_DATA != 0 && sg && chain.len() < 64 {
+                continue;
+            }
+            let frame = if req.flags & NETTXF_MORE_DATA != 0 {
+                None
             } else {
-                let mut frame = alloc::vec![0u8; usize::from(req.size)];
-                match ctx.dom0.copy_from_grant(
-                    ctx.guest,
-                    req.gref,
-                    usize::from(req.offset),
-                    &mut frame,
-                ) {
-                    Ok(()) => {
-                        let mut s = nb.shared.borrow_mut();
-                        s.from_guest.push_back(frame);
-                        if let Some(w) = s.test_waker.take() {
-                            w.wake();
-                        }
-                        NETIF_RSP_OKAY
+                copy_tx_frame(ctx, chain)
+            };
+            let status = match frame {
+                Some(frame) => {
+                    let mut s = nb.shared.borrow_mut();
+                    s.from_guest.push_back(frame);
+                    if let Some(w) = s.test_waker.take() {
+                        w.wake();
                     }
-                    Err(_) => NETIF_RSP_ERROR,
+                    NETIF_RSP_OKAY
+                }
+                None => {
+                    nb.shared.borrow_mut().tx_errors += 1;
+                    NETIF_RSP_ERROR
                 }
             };
-            if status != NETIF_RSP_OKAY {
-                nb.shared.borrow_mut().tx_errors += 1;
-            }
             // A response slot exists for every consumed request.
-            let _ = tx.push_response(&NetifTxResponse { id: req.id, status });
+            for r in chain.drain(..) {
+                let _ = tx.push_response(&NetifTxResponse { id: r.id, status });
+            }
         }
         notify |= tx.push_responses_and_check_notify();
         if !tx.final_check_for_requests()? {
@@ -445,36 +508,65 @@ fn serve(
     // Host → guest.
     loop {
         let mut delivered = false;
-        while !nb.shared.borrow().to_guest.is_empty() {
-            let Some(req) = rx.take_request()? else {
+        loop {
+            let Some(len) = nb.shared.borrow().to_guest.front().map(Vec::len) else {
                 break;
             };
-            let frame = nb
-                .shared
-                .borrow_mut()
-                .to_guest
-                .pop_front()
-                .unwrap_or_default();
-            let status = if frame.len() > PAGE_SIZE || frame.is_empty() {
-                NETIF_RSP_ERROR
+            let slots = if sg {
+                len.div_ceil(PAGE_SIZE).max(1)
             } else {
-                match ctx.dom0.copy_to_grant(ctx.guest, req.gref, 0, &frame) {
-                    Ok(()) => frame.len() as i16,
-                    Err(_) => NETIF_RSP_ERROR,
-                }
+                1
             };
-            let _ = rx.push_response(&NetifRxResponse {
-                id: req.id,
-                offset: 0,
-                flags: 0,
-                status,
-            });
+            if (rx.unconsumed_requests()? as usize) < slots {
+                break;
+            }
+            let frame = {
+                let mut s = nb.shared.borrow_mut();
+                if let Some(w) = s.space_waker.take() {
+                    w.wake();
+                }
+                s.to_guest.pop_front().unwrap_or_default()
+            };
+            let too_big = frame.is_empty() || (!sg && frame.len() > PAGE_SIZE);
+            let chunks: Vec<&[u8]> = if too_big {
+                alloc::vec![&[][..]]
+            } else {
+                frame.chunks(PAGE_SIZE).collect()
+            };
+            let last = chunks.len() - 1;
+            for (i, chunk) in chunks.iter().enumerate() {
+                let Some(req) = rx.take_request()? else {
+                    break;
+                };
+                let status = if too_big {
+                    NETIF_RSP_ERROR
+                } else {
+                    match ctx.dom0.copy_to_grant(ctx.guest, req.gref, 0, chunk) {
+                        Ok(()) => chunk.len() as i16,
+                        Err(_) => NETIF_RSP_ERROR,
+                    }
+                };
+                let _ = rx.push_response(&NetifRxResponse {
+                    id: req.id,
+                    offset: 0,
+                    flags: if i < last { NETRXF_MORE_DATA } else { 0 },
+                    status,
+                });
+            }
             delivered = true;
         }
         if delivered {
             notify |= rx.push_responses_and_check_notify();
         }
-        if nb.shared.borrow().to_guest.is_empty() || !rx.final_check_for_requests()? {
+        let Some(len) = nb.shared.borrow().to_guest.front().map(Vec::len) else {
+            break;
+        };
+        let slots = if sg {
+            len.div_ceil(PAGE_SIZE).max(1)
+        } else {
+            1
+        };
+        if !rx.wait_for_requests(slots as u32)? {
             break;
         }
     }

@@ -18,7 +18,7 @@ fn discovers_devices() {
         assert_eq!(dev.backend(), "/local/domain/0/backend/vif/1/3");
         assert_eq!(dev.backend_id(), 0);
         assert!(dev.backend_feature("feature-rx-copy").await.unwrap());
-        assert!(!dev.backend_feature("feature-sg").await.unwrap());
+        assert!(dev.backend_feature("feature-sg").await.unwrap());
         assert!(!dev.backend_feature("feature-missing").await.unwrap());
         // The simulated netback moves to InitWait on its own.
         assert_eq!(
