@@ -8,7 +8,8 @@
 //!   from any packet source.
 //! - [`pack`]: verifying received packs, writing packs to push.
 //! - [`transport`]: `git://`, smart `http://` (with a small HTTP/1.1
-//!   client) and, with feature `std`, `file://` through the local `git`.
+//!   client) and, with feature `std`, `file://` through the local `git`;
+//!   [`transport::idle::IdleTimeout`] bounds every wait of any stack.
 //! - [`store`]: the [`ObjectStore`] a client reads and writes objects
 //!   through, and [`MemStore`].
 //! - [`walk`]: haves, objects to push, connectivity.

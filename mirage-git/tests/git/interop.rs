@@ -441,6 +441,25 @@ fn file_clone_and_push() {
     run(async {
         let store = clone_and_check(&stack, &url, &repo).await;
         push_scenarios(&stack, &url, &repo, &store).await;
+
+        // Without progress: the callback hears nothing.
+        let quiet = mirage_git::Options {
+            no_progress: true,
+            ..Default::default()
+        };
+        let mut progress = Vec::new();
+        let outcome = Client::with_options(&stack, quiet)
+            .clone(&url, &MemStore::new(), &mut |p| {
+                progress.extend_from_slice(p)
+            })
+            .await
+            .unwrap();
+        assert!(outcome.objects > 0);
+        assert!(
+            progress.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&progress)
+        );
     });
 }
 
