@@ -1,6 +1,6 @@
 //! [`GrantTable`]: granting our pages to other domains (grant table v1).
 //!
-//! The table is a few frames of [`GrantEntryV1`](crate::abi::grant_table::GrantEntryV1)
+//! The table is a few frames of [`GrantEntryV1`]
 //! that Xen reads. To grant, we fill an entry's `domid` and `frame`, then,
 //! after a write barrier, set `flags` to `GTF_permit_access` (plus
 //! `GTF_readonly`). To revoke, we atomically swap the flags to zero, but

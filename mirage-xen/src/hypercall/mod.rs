@@ -1,6 +1,6 @@
 //! [`Hypervisor`]: what the frontends need from Xen, as a trait.
 //!
-//! The real implementation ([`x86_64::XenHypervisor`], behind the
+//! The real implementation (`x86_64::XenHypervisor`, behind the
 //! `hypervisor` feature or on `x86_64-*-none` targets) calls through the
 //! hypercall page; the simulated one (`crate::sim::SimDomain`, feature
 //! `sim`) runs the same operations on in-process state so every frontend

@@ -4,5 +4,7 @@
 mod client;
 pub mod wire;
 
-pub use client::{Transaction, XenStore, XsError};
+pub use client::{
+    MAX_QUEUED_WATCH_EVENTS, MAX_TRANSACTION_ATTEMPTS, Transaction, XenStore, XsError,
+};
 pub use wire::{Errno, Permission, WatchEvent};
