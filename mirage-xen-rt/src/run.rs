@@ -91,7 +91,7 @@ where
     };
     let (major, minor) = rt.version();
     println!(
-        "mirage-xen-rt: Xen {major}.{minor} (CPUID base {:#x}), timer VIRQ on port {}, boot took {} us",
+        "mirage-xen-rt: Xen {major}.{minor} (CPUID base {:#x}), timer VIRQ on port {}, Xen system time {} us",
         cpuid.base,
         rt.timer_port(),
         rt.now().as_micros()

@@ -32,7 +32,9 @@ if [ -n "$ip" ]; then
     answer=""
     i=0
     while [ $i -lt 60 ]; do
-        answer=$(bash -c "exec 3<>/dev/udp/$ip/7; echo hello-from-dom0 >&3; read -t 1 r <&3 && echo \$r" 2>/dev/null)
+        # head reads the whole datagram at once (bash's read takes one byte
+        # per read(2), which on a UDP socket discards the rest).
+        answer=$(bash -c "exec 3<>/dev/udp/$ip/7; echo hello-from-dom0 >&3; timeout 1 head -c 16 <&3" 2>/dev/null)
         [ "$answer" = hello-from-dom0 ] && break
         i=$((i + 1))
     done
