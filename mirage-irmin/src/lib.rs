@@ -14,6 +14,7 @@
 //!
 //! - `fs` (default): the on-disk backend, needs `std::fs`.
 //! - `sha256`: repositories with `objectFormat = sha256`.
+//! - `sync` (default): [`sync`], clone/fetch/pull/push with Git remotes over any `Stack`.
 
 pub mod backend;
 pub mod commit;
@@ -24,6 +25,8 @@ pub mod object;
 pub mod refs;
 mod repo;
 pub mod store;
+#[cfg(feature = "sync")]
+pub mod sync;
 
 pub use backend::Backend;
 #[cfg(feature = "fs")]
