@@ -53,6 +53,9 @@ pub enum WireError {
     /// Bytes follow the last record announced by the header.
     #[error("{0} bytes after the last record")]
     TrailingBytes(usize),
+    /// A TSIG record that is not the last record of the additional section (RFC 8945 §5.1).
+    #[error("TSIG record not last in the additional section")]
+    MisplacedTsig,
 }
 
 /// The grammar spot a [`WireError`] refers to.

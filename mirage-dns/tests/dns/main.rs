@@ -4,5 +4,6 @@ mod arbitrary;
 mod common;
 mod server;
 mod sim;
+mod tsig;
 mod wire;
 mod zone;
