@@ -51,19 +51,32 @@ impl Drop for Daemon {
     }
 }
 
+/// The `git-daemon` program itself: `git daemon` is a wrapper process, and
+/// killing the wrapper would leave the daemon running.
+fn git_daemon_command() -> Command {
+    let exec_path = Command::new("git")
+        .arg("--exec-path")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let daemon = std::path::Path::new(&exec_path).join("git-daemon");
+    if daemon.is_file() {
+        Command::new(daemon)
+    } else {
+        let mut cmd = Command::new("git");
+        cmd.arg("daemon");
+        cmd
+    }
+}
+
 fn daemon(base: &Path) -> Daemon {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new("git")
-        .args([
-            "daemon",
-            "--export-all",
-            "--enable=receive-pack",
-            "--reuseaddr",
-        ])
+    let child = git_daemon_command()
+        .args(["--export-all", "--enable=receive-pack", "--reuseaddr"])
         .arg(format!("--base-path={}", base.display()))
         .args(["--listen=127.0.0.1", &format!("--port={port}")])
         .arg(base)

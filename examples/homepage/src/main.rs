@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use homepage::unikernel::{self, Config};
-use homepage::upstream::SharedRepository;
+use homepage::upstream::{Remote, SharedRepository};
+use mirage_irmin::sync::Url;
 use mirage_irmin::{FsBackend, FsOptions, HashKind, Repo};
 use mirage_unix::{BoxError, Devices};
 
@@ -48,28 +49,36 @@ struct Args {
 async fn start(devices: Devices<Args>) -> Result<(), BoxError> {
     let args = devices.args().clone();
     let clock = devices.clock();
-    if let Some(remote) = &args.remote {
-        return Err(format!(
-            "--remote {remote}: pulling from a Git remote is not available in this build; \
-             serve a local repository with --repo PATH"
-        )
-        .into());
-    }
-    let (path, demo) = match &args.repo {
-        Some(p) => (p.clone(), false),
-        None => (args.data_dir.join("site.git"), true),
+    let (path, demo) = match (&args.repo, &args.remote) {
+        (Some(p), _) => (p.clone(), false),
+        (None, Some(_)) => (args.data_dir.join("remote.git"), false),
+        (None, None) => (args.data_dir.join("site.git"), true),
     };
-    let backend = if demo {
-        FsBackend::init(&path, HashKind::Sha1, FsOptions::default())?
-    } else {
+    let backend = if args.repo.is_some() {
         FsBackend::open(&path)?
+    } else {
+        FsBackend::init(&path, HashKind::Sha1, FsOptions::default())?
     };
     let repo = Repo::new(backend, clock);
+    let mut branch = args.branch.clone();
+    let remote = match &args.remote {
+        Some(spec) => {
+            let (url, b) = match spec.split_once('#') {
+                Some((url, b)) => (url, Some(b)),
+                None => (spec.as_str(), None),
+            };
+            if let Some(b) = b {
+                branch = b.to_owned();
+            }
+            Some(Url::parse(url).map_err(|e| format!("--remote {spec}: {e}"))?)
+        }
+        None => None,
+    };
     if demo {
-        homepage::demo::seed(&repo, &args.branch).await?;
+        homepage::demo::seed(&repo, &branch).await?;
     }
     let config = Config {
-        branch: args.branch.clone(),
+        branch: branch.clone(),
         http: args.http,
         dns: args.dns,
         poll: (args.poll > 0).then(|| Duration::from_secs(args.poll)),
@@ -82,8 +91,10 @@ async fn start(devices: Devices<Args>) -> Result<(), BoxError> {
         // The banner is a courtesy: a closed stdout must not stop the appliance.
         let mut banner = format!(
             "Serving {} (branch {})\n  HTTP: curl http://{}/\n  DNS:  dig @{} -p {} example.org SOA\n",
-            path.display(),
-            args.branch,
+            args.remote
+                .as_deref()
+                .map_or_else(|| path.display().to_string(), String::from),
+            branch,
             args.http,
             args.dns.ip(),
             args.dns.port()
@@ -97,7 +108,13 @@ async fn start(devices: Devices<Args>) -> Result<(), BoxError> {
         let mut out = std::io::stdout();
         let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     }
-    unikernel::start(devices.stack(), clock, repo, SharedRepository, config).await?;
+    match remote {
+        Some(url) => {
+            let upstream = Remote::new(devices.stack(), repo.clone(), url, branch);
+            unikernel::start(devices.stack(), clock, repo, upstream, config).await?
+        }
+        None => unikernel::start(devices.stack(), clock, repo, SharedRepository, config).await?,
+    }
     Ok(())
 }
 

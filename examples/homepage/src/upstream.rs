@@ -38,3 +38,60 @@ impl Upstream for SharedRepository {
         Ok(String::from("reading the branch in place"))
     }
 }
+
+/// The branch is pulled from a Git remote (`git://` or smart `http://`)
+/// into a local repository, over the appliance's own `Stack`. The local
+/// branch mirrors the remote's: the appliance serves what operators push,
+/// including rewritten history.
+pub struct Remote<S, B, C> {
+    stack: S,
+    repo: mirage_irmin::Repo<B, C>,
+    url: mirage_irmin::sync::Url,
+    branch: String,
+}
+
+impl<S, B, C> Remote<S, B, C> {
+    /// Pulls `branch` of `url` into `repo` through `stack`.
+    pub fn new(
+        stack: S,
+        repo: mirage_irmin::Repo<B, C>,
+        url: mirage_irmin::sync::Url,
+        branch: impl Into<String>,
+    ) -> Self {
+        Remote {
+            stack,
+            repo,
+            url,
+            branch: branch.into(),
+        }
+    }
+}
+
+impl<S, B, C> Upstream for Remote<S, B, C>
+where
+    S: mirage_core::Stack,
+    B: mirage_irmin::Backend,
+    C: mirage_core::WallClock,
+{
+    async fn pull(&self) -> Result<String, PullError> {
+        use mirage_irmin::sync::{PullMode, Pulled};
+        let info = mirage_irmin::Info::new(
+            mirage_irmin::Author::new("homepage", "homepage@localhost"),
+            "pull",
+        );
+        match self
+            .repo
+            .pull(&self.stack, &self.url, &self.branch, PullMode::Mirror, info)
+            .await
+        {
+            Ok(Pulled::UpToDate(at)) => Ok(format!("{} is at {at}", self.url)),
+            Ok(Pulled::Moved { to, .. }) | Ok(Pulled::Merged(to)) => {
+                Ok(format!("fetched {to} from {}", self.url))
+            }
+            Err(e) => Err(PullError::Fetch {
+                remote: self.url.to_string(),
+                source: Box::new(e),
+            }),
+        }
+    }
+}

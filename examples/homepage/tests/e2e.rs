@@ -148,3 +148,59 @@ fn serves_a_pushed_repository_and_follows_pushes() {
     drop(appliance);
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+#[test]
+fn pulls_from_a_git_remote_over_the_network() {
+    if let Some(why) = missing_tools() {
+        println!("SKIP: {why}");
+        return;
+    }
+    let tmp = std::env::temp_dir().join(format!("homepage-remote-{}", std::process::id()));
+    let (bare, work) = make_repository(&tmp);
+    let daemon = GitDaemon::start(&tmp);
+    let (http, dns) = (free_port(), free_port());
+    let args: Vec<String> = [
+        "--remote",
+        &format!("git://127.0.0.1:{}/site.git#main", daemon.port),
+        "--data-dir",
+        tmp.join("data").to_str().unwrap(),
+        "--http",
+        &format!("127.0.0.1:{http}"),
+        "--dns",
+        &format!("127.0.0.1:{dns}"),
+        "--hook-secret",
+        "s3cret",
+        "--poll",
+        "0",
+    ]
+    .map(String::from)
+    .to_vec();
+    let appliance = start_appliance(&args, http, tmp.join("appliance.log"));
+    assert!(curl(&[&format!("http://127.0.0.1:{http}/")]).contains("<h1>first</h1>"));
+    assert_eq!(dig(dns, &["www.example.com", "A"]), "192.0.2.1");
+
+    // A push to the remote, then the webhook: fetched over git:// and served.
+    std::fs::write(work.join("site/index.html"), "<h1>pulled</h1>\n").unwrap();
+    std::fs::write(work.join("zones/example.com.zone"), zone(5, "192.0.2.5")).unwrap();
+    git(&work, &["commit", "-q", "-am", "pulled"]);
+    git(&work, &["push", "-q", bare.to_str().unwrap(), "main"]);
+    let pushed = Instant::now();
+    let (code, body) = hook(http, "s3cret");
+    assert_eq!(code, "200", "{body}");
+    assert!(body.starts_with("updated"), "{body}");
+    assert!(curl(&[&format!("http://127.0.0.1:{http}/")]).contains("<h1>pulled</h1>"));
+    assert_eq!(dig(dns, &["www.example.com", "A"]), "192.0.2.5");
+    assert!(
+        pushed.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        pushed.elapsed()
+    );
+
+    // The remote going away leaves the last content served.
+    drop(daemon);
+    let (code, body) = hook(http, "s3cret");
+    assert_eq!(code, "502", "{body}");
+    assert!(curl(&[&format!("http://127.0.0.1:{http}/")]).contains("<h1>pulled</h1>"));
+    drop(appliance);
+    let _ = std::fs::remove_dir_all(&tmp);
+}

@@ -180,6 +180,24 @@ fn wait_for_port(ip: &str, port: u16) {
     }
 }
 
+/// The `git-daemon` program itself: `git daemon` is a wrapper process, and
+/// killing the wrapper would leave the daemon running.
+fn git_daemon_command() -> Command {
+    let exec_path = Command::new("git")
+        .arg("--exec-path")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let daemon = std::path::Path::new(&exec_path).join("git-daemon");
+    if daemon.is_file() {
+        Command::new(daemon)
+    } else {
+        let mut cmd = Command::new("git");
+        cmd.arg("daemon");
+        cmd
+    }
+}
+
 /// `git daemon` serving `base` on 127.0.0.1, with receive-pack enabled.
 pub struct Daemon {
     child: Child,
@@ -202,9 +220,8 @@ impl Daemon {
         } else {
             free_port()
         };
-        let child = Command::new("git")
+        let child = git_daemon_command()
             .args([
-                "daemon",
                 "--export-all",
                 "--enable=receive-pack",
                 "--reuseaddr",

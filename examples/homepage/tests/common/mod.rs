@@ -137,3 +137,86 @@ pub fn missing_tools() -> Option<String> {
         .find(|t| !have(t))
         .map(|t| format!("`{t}` is not installed"))
 }
+
+/// The `git-daemon` program itself: `git daemon` is a wrapper process, and
+/// killing the wrapper would leave the daemon running.
+pub fn git_daemon_command() -> Command {
+    let exec_path = Command::new("git")
+        .arg("--exec-path")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let daemon = std::path::Path::new(&exec_path).join("git-daemon");
+    if daemon.is_file() {
+        Command::new(daemon)
+    } else {
+        let mut cmd = Command::new("git");
+        cmd.arg("daemon");
+        cmd
+    }
+}
+
+/// `git daemon` serving the repositories under `base` on 127.0.0.1.
+pub struct GitDaemon {
+    child: Child,
+    /// Its port.
+    pub port: u16,
+}
+
+impl GitDaemon {
+    /// Starts it and waits until it accepts connections.
+    pub fn start(base: &Path) -> GitDaemon {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = git_daemon_command()
+            .args(["--export-all", "--reuseaddr", "--listen=127.0.0.1"])
+            .arg(format!("--port={port}"))
+            .arg(format!("--base-path={}", base.display()))
+            .arg(base)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("git daemon");
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "git daemon did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        GitDaemon { child, port }
+    }
+}
+
+impl Drop for GitDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the appliance binary with `args` and waits until HTTP answers on
+/// `http`.
+pub fn start_appliance(args: &[String], http: u16, log: PathBuf) -> Appliance {
+    let child = Command::new(env!("CARGO_BIN_EXE_homepage"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start the appliance");
+    let appliance = Appliance { child, log };
+    let started = std::time::Instant::now();
+    while curl(&[&format!("http://127.0.0.1:{http}/")]).is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the appliance did not come up: {}",
+            std::fs::read_to_string(&appliance.log).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    appliance
+}
