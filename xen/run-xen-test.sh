@@ -41,7 +41,7 @@ build_cache() {
     local work="$cache/work"
     rm -rf "$work" && mkdir -p "$work"
     say "downloading xen-hypervisor-4.17-amd64"
-    (cd "$work" && apt-get download -q xen-hypervisor-4.17-amd64 >/dev/null)
+    (cd "$work" && apt-get download -q -o APT::Sandbox::User=root xen-hypervisor-4.17-amd64 >/dev/null)
     dpkg-deb -x "$work"/xen-hypervisor-4.17-amd64_*.deb "$work/xenpkg"
     zcat "$work"/xenpkg/boot/xen-4.17-amd64.gz > "$work/xen.elf"
     say "debootstrap bookworm dom0 from $mirror"
@@ -115,6 +115,15 @@ fi
 expect '\(d[0-9]+\).*powering off' "guest application finished"
 expect 'XENTEST: guest state shutdown' "guest shut down cleanly (not crashed)"
 [ "$status" = 0 ] || { echo "FAIL: QEMU exited with status $status"; fail=1; }
+# Guest-side timings from Xen's console timestamps ("(d1) [seconds] ...").
+ts() { tr -d '\r' < "$log" | grep -m1 -E "^\(d[0-9]+\) \[ *[0-9.]+\] .*$1" | sed -E 's/^\(d[0-9]+\) \[ *([0-9.]+)\].*/\1/'; }
+t_entry=$(ts 'mirage-xen-rt: PVH entry')
+for mark in 'mirage-xen-rt: Xen 4' 'xenstore says' 'netfront connected' 'UDP echo on port'; do
+    t=$(ts "$mark")
+    if [ -n "$t_entry" ] && [ -n "$t" ]; then
+        say "guest: PVH entry -> '$mark': $(echo "$t $t_entry" | awk '{printf "%.1f", ($1 - $2) * 1000}') ms"
+    fi
+done
 say "image $(stat -c %s "$image") bytes; QEMU run ${boot_s} s; total $(( $(date +%s) - t_start )) s"
 tr -d '\r' < "$log" | sed -n 's/.*XENTEST: \(xl create ok in .*\|udp echo answered .*\|guest state .*\)/  \1/p'
 exit "$fail"
