@@ -117,6 +117,10 @@ impl TcpFlow for UnixTcpFlow {
         dispatch!(UnixTcpFlow, self, f => f.write_all(buf).await)
     }
 
+    async fn write_all_vectored(&mut self, bufs: &[&[u8]]) -> Result<(), StackError> {
+        dispatch!(UnixTcpFlow, self, f => f.write_all_vectored(bufs).await)
+    }
+
     async fn flush(&mut self) -> Result<(), StackError> {
         dispatch!(UnixTcpFlow, self, f => f.flush().await)
     }
