@@ -6,6 +6,8 @@
 #   1 KiB and 100 KiB files; median req/s, spread, requests per server
 #   CPU-second, peak RSS, and the ratio ours / nginx.
 # Needs: wrk, nginx, taskset (Debian: wrk nginx-light util-linux).
+# BEFORE_BIN=path/to/an/older/static-site adds that build (directory store)
+# to the same run, for before/after comparisons on a noisy machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -14,6 +16,9 @@ RUNS=${RUNS:-3}
 OURS_PORT=${OURS_PORT:-18080}
 NGINX_PORT=${NGINX_PORT:-18081}
 MEM_PORT=${MEM_PORT:-18082}
+BEFORE_PORT=${BEFORE_PORT:-18083}
+PLAIN_PORT=${PLAIN_PORT:-18084}
+BEFORE_BIN=${BEFORE_BIN:-}
 for tool in wrk nginx taskset; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 0; }
 done
@@ -62,11 +67,27 @@ taskset -c 1 "$bin" --kv "site=dir-ro:$work/site" --listen "127.0.0.1:$MEM_PORT"
     --log-level warn --preload 2>"$work/mem.log" &
 mem=$!
 pids+=("$mem")
+# The nginx configuration below serves no precompressed siblings; this run
+# of the appliance does not look for them either (--no-gzip-static), so
+# both do the same work per request. The default run above also looks up
+# NAME.gz for every file (as nginx's `gzip_static on; gzip_vary on;`).
+taskset -c 1 "$bin" --kv "site=dir-ro:$work/site" --listen "127.0.0.1:$PLAIN_PORT" \
+    --log-level warn --no-gzip-static 2>"$work/plain.log" &
+plain=$!
+pids+=("$plain")
+if [ -n "$BEFORE_BIN" ]; then
+    taskset -c 1 "$BEFORE_BIN" --kv "site=dir-ro:$work/site" --listen "127.0.0.1:$BEFORE_PORT" \
+        --log-level warn 2>"$work/before.log" &
+    before=$!
+    pids+=("$before")
+fi
 taskset -c 1 nginx -c "$work/nginx.conf" &
 nginx=$!
 pids+=("$nginx")
 
-for port in "$OURS_PORT" "$MEM_PORT" "$NGINX_PORT"; do
+ports=("$OURS_PORT" "$MEM_PORT" "$PLAIN_PORT" "$NGINX_PORT")
+[ -n "$BEFORE_BIN" ] && ports+=("$BEFORE_PORT")
+for port in "${ports[@]}"; do
     for _ in $(seq 100); do
         curl -sf -o /dev/null "http://127.0.0.1:$port/1k.html" && break
         sleep 0.1
@@ -110,9 +131,15 @@ report() { # label file results-of-ours results-of-nginx
 for file in 1k.html 100k.html; do
     o=$(measure ours "$ours" "$OURS_PORT" "$file")
     m=$(measure mem "$mem" "$MEM_PORT" "$file")
+    p=$(measure plain "$plain" "$PLAIN_PORT" "$file")
     n=$(measure nginx "$nginx_worker" "$NGINX_PORT" "$file")
     echo "$file: nginx $(cut -d' ' -f1 <<<"$n" | median) req/s (runs $(cut -d' ' -f1 <<<"$n" | spread)), $(cut -d' ' -f2 <<<"$n" | median) req per server CPU-s"
     report "ours (directory)" "$file" "$o" "$n"
     report "ours (--preload)" "$file" "$m" "$n"
+    report "ours (directory, --no-gzip-static)" "$file" "$p" "$n"
+    if [ -n "$BEFORE_BIN" ]; then
+        b=$(measure before "$before" "$BEFORE_PORT" "$file")
+        report "before (directory)" "$file" "$b" "$n"
+    fi
 done
-echo "peak RSS: ours $(awk '/VmHWM/ {print $2, $3}' "/proc/$ours/status"), ours --preload $(awk '/VmHWM/ {print $2, $3}' "/proc/$mem/status"), nginx worker $(awk '/VmHWM/ {print $2, $3}' "/proc/$nginx_worker/status")"
+echo "peak RSS: ours $(awk '/VmHWM/ {print $2, $3}' "/proc/$ours/status"), ours --no-gzip-static $(awk '/VmHWM/ {print $2, $3}' "/proc/$plain/status"), ours --preload $(awk '/VmHWM/ {print $2, $3}' "/proc/$mem/status"), nginx worker $(awk '/VmHWM/ {print $2, $3}' "/proc/$nginx_worker/status")"

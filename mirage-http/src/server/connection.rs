@@ -39,9 +39,20 @@ pub(crate) async fn serve<H: Handler, F: TcpFlow, C: Clock>(
     let peer = flow.peer_addr();
     let mut parser = RequestParser::new(config.limits);
     let mut buf = BytesMut::with_capacity(READ_SIZE);
+    // Reads land here and are appended to `buf`: zeroed once per
+    // connection, not once per read.
+    let mut scratch = vec![0u8; READ_SIZE];
     let mut served = 0usize;
     loop {
-        let incoming = next_request(server, &mut flow, &mut parser, &mut buf, clock).await;
+        let incoming = next_request(
+            server,
+            &mut flow,
+            &mut parser,
+            &mut buf,
+            &mut scratch,
+            clock,
+        )
+        .await;
         let (req, time) = match incoming {
             Incoming::Request(req, time) => (req, time),
             Incoming::Gone => return,
@@ -56,7 +67,12 @@ pub(crate) async fn serve<H: Handler, F: TcpFlow, C: Clock>(
             }
         };
         served += 1;
-        let request_line = format!("{} {} {}", req.method, req.target, req.version.as_str());
+        // Formatted only when the access log is on.
+        let request_line = if log::log_enabled!(target: crate::log::TARGET, log::Level::Info) {
+            format!("{} {} {}", req.method, req.target, req.version.as_str())
+        } else {
+            String::new()
+        };
         let head_only = req.method == Method::Head;
         let version = req.version;
         let keep_alive = req.keep_alive() && served < config.max_requests_per_connection;
@@ -98,6 +114,7 @@ async fn next_request<H, F: TcpFlow, C: Clock>(
     flow: &mut F,
     parser: &mut RequestParser,
     buf: &mut BytesMut,
+    scratch: &mut [u8],
     clock: &C,
 ) -> Incoming {
     let config = &server.config;
@@ -135,14 +152,10 @@ async fn next_request<H, F: TcpFlow, C: Clock>(
         } else {
             head_deadline.unwrap_or(idle_deadline)
         };
-        let len = buf.len();
-        buf.resize(len + READ_SIZE, 0);
-        let read = timeout_at(clock, deadline, flow.read(&mut buf[len..])).await;
-        let n = match &read {
-            Ok(Ok(n)) => *n,
-            _ => 0,
-        };
-        buf.truncate(len + n);
+        let read = timeout_at(clock, deadline, flow.read(scratch)).await;
+        if let Ok(Ok(n)) = &read {
+            buf.extend_from_slice(&scratch[..*n]);
+        }
         match read {
             Ok(Ok(0)) | Ok(Err(_)) => return Incoming::Gone,
             Ok(Ok(_)) => {}

@@ -10,8 +10,9 @@ use super::Server;
 use crate::request::Version;
 use crate::response::{Body, BodyError, Response, reason};
 
-/// Bodies up to this size are copied behind the head and sent in one write.
-const COALESCE: usize = 16 * 1024;
+/// Bodies up to this size are copied behind the head into one buffer;
+/// larger ones go beside it in one vectored write, uncopied.
+const COALESCE: usize = 1024;
 
 /// How writing a response ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,9 +68,14 @@ pub(crate) async fn write_response<H, F: TcpFlow, C: Clock>(
         keep_alive = false;
     }
 
-    let mut head = BytesMut::with_capacity(256);
+    // Room for a typical head, and for a small body copied behind it.
+    let small_body = match &body {
+        Body::Full(b) if b.len() <= COALESCE => b.len(),
+        _ => 0,
+    };
+    let mut head = BytesMut::with_capacity(384 + small_body);
     head.put_slice(b"HTTP/1.1 ");
-    head.put_slice(status.to_string().as_bytes());
+    put_decimal(&mut head, u64::from(status));
     head.put_u8(b' ');
     head.put_slice(reason(status).as_bytes());
     head.put_slice(b"\r\n");
@@ -93,7 +99,11 @@ pub(crate) async fn write_response<H, F: TcpFlow, C: Clock>(
         put_field(&mut head, name, value);
     }
     match wire {
-        Wire::Length(n) => put_field(&mut head, "content-length", n.to_string().as_bytes()),
+        Wire::Length(n) => {
+            head.put_slice(b"Content-Length: ");
+            put_decimal(&mut head, n);
+            head.put_slice(b"\r\n");
+        }
         Wire::Chunked if !head_only => put_field(&mut head, "transfer-encoding", b"chunked"),
         _ => {}
     }
@@ -113,6 +123,10 @@ pub(crate) async fn write_response<H, F: TcpFlow, C: Clock>(
                 .map(|()| b.len() as u64)
                 .map_err(|e| (e, 0))
         }
+        Body::Full(b) if send_body => send_vectored(server, flow, clock, &[&head, &b])
+            .await
+            .map(|()| b.len() as u64)
+            .map_err(|e| (e, 0)),
         body => match send(server, flow, clock, &head).await {
             Err(e) => Err((e, 0)),
             Ok(()) if !send_body => Ok(0),
@@ -167,6 +181,40 @@ fn put_field(head: &mut BytesMut, name: &str, value: &[u8]) {
     head.put_slice(b": ");
     head.put_slice(value);
     head.put_slice(b"\r\n");
+}
+
+/// Writes `n` in decimal.
+fn put_decimal(head: &mut BytesMut, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    head.put_slice(&digits[i..]);
+}
+
+/// Writes `bufs`, in order, within the send timeout.
+async fn send_vectored<H, F: TcpFlow, C: Clock>(
+    server: &Server<H>,
+    flow: &mut F,
+    clock: &C,
+    bufs: &[&[u8]],
+) -> Result<(), SendError> {
+    match timeout(
+        clock,
+        server.config.send_timeout,
+        flow.write_all_vectored(bufs),
+    )
+    .await
+    {
+        Ok(r) => Ok(r?),
+        Err(_) => Err(SendError::Timeout),
+    }
 }
 
 /// Writes `bytes` within the send timeout.

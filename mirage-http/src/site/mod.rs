@@ -14,25 +14,29 @@
 //! - Paths are percent-decoded and dot-segments removed before they become
 //!   a [`Key`]; nothing outside the store's root can be named ([`path`]).
 //! - Bodies stream from the store in chunks (`get_partial`); a large file is
-//!   never held in memory whole.
+//!   never held in memory whole. Small files are kept in memory, within a
+//!   byte budget, while their size and modification time stay the same
+//!   ([`SiteOptions::cache_bytes`]).
+//! - A request costs one [`KvRo::metadata`] call (two with `gzip_static`),
+//!   plus one read when the body is not cached.
 
 pub mod conditional;
+mod memo;
 pub mod mime;
 pub mod path;
 pub mod range;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use mirage_core::{Digest, EntryKind, Key, KvError, KvRo, PosixTime};
+use mirage_core::{EntryKind, Key, KvError, KvRo, Metadata};
 
-use crate::date::imf_fixdate;
 use crate::handler::Handler;
 use crate::request::{Method, Request, RequestHead};
 use crate::response::{Body, BodyError, Response};
 use conditional::{accepts_gzip, if_range_allows, not_modified, precondition_failed};
+use memo::{Entry, Memo};
 use range::{RangeRequest, parse_range};
 
 /// Choices for a [`StaticSite`].
@@ -55,6 +59,16 @@ pub struct SiteOptions {
     /// resolution) keeps the old `ETag` until either changes, as nginx's
     /// own `ETag` (time and size) would. Default on.
     pub memoize_digests: bool,
+    /// Bytes of small files kept in memory between requests, under the same
+    /// rule as the digests (so only with `memoize_digests`): a kept body is
+    /// served while the store reports the same size and modification time.
+    /// When the budget fills, every kept body is dropped. 0 turns it off.
+    /// Default 16 MiB.
+    pub cache_bytes: usize,
+    /// The largest file kept in memory (read whole, in one call, when first
+    /// served). Larger files always stream in `chunk_size` pieces. Default
+    /// 128 KiB.
+    pub cache_max_file: usize,
 }
 
 impl Default for SiteOptions {
@@ -65,15 +79,11 @@ impl Default for SiteOptions {
             chunk_size: 64 * 1024,
             gzip_static: true,
             memoize_digests: true,
+            cache_bytes: 16 * 1024 * 1024,
+            cache_max_file: 128 * 1024,
         }
     }
 }
-
-/// Most digests remembered; the memo is emptied when it fills.
-const MEMO_CAPACITY: usize = 4096;
-
-/// A digest and the size and time it was computed for.
-type Memo = HashMap<Key, (u64, PosixTime, Digest)>;
 
 /// A [`Handler`] serving the files of a key-value store.
 #[derive(Debug)]
@@ -93,8 +103,12 @@ impl<K: KvRo> StaticSite<K> {
     pub fn with_options(kv: K, options: SiteOptions) -> Self {
         StaticSite {
             kv,
+            digests: RefCell::new(Memo::new(if options.memoize_digests {
+                options.cache_bytes
+            } else {
+                0
+            })),
             options,
-            digests: RefCell::new(HashMap::new()),
         }
     }
 
@@ -133,19 +147,13 @@ impl<K: KvRo> StaticSite<K> {
         let Ok(key) = Key::from_segments(path.segments.iter().cloned()) else {
             return Response::error(400);
         };
-        // One store call for the common case, a file: its size. Only when
-        // that fails for another reason than "missing" is the kind asked.
-        let kind = match self.kv.size(&key).await {
-            Ok(size) => Ok(Some((EntryKind::Value, Some(size)))),
-            Err(KvError::NotFound(_)) => Ok(None),
-            Err(_) => self
-                .kv
-                .exists(&key)
-                .await
-                .map(|kind| kind.map(|k| (k, None))),
+        let meta = match self.kv.metadata(&key).await {
+            Ok(m) => m,
+            Err(KvError::NotFound(_)) => return self.not_found(reader, req).await,
+            Err(e) => return self.failed(&key, e),
         };
-        match kind {
-            Ok(Some((EntryKind::Dictionary, _))) if !path.trailing_slash => {
+        match meta.kind {
+            EntryKind::Dictionary if !path.trailing_slash => {
                 let mut location = path.to_url();
                 location.push('/');
                 if let Some(q) = req.query() {
@@ -154,30 +162,18 @@ impl<K: KvRo> StaticSite<K> {
                 }
                 Response::error(301).with_header("location", location)
             }
-            Ok(Some((EntryKind::Dictionary, _))) => {
+            EntryKind::Dictionary => {
                 let Ok(index) = key.join(self.options.index.as_str()) else {
                     return self.not_found(reader, req).await;
                 };
-                match self.kv.size(&index).await {
-                    Ok(size) => self.serve(reader, req, &index, size).await,
-                    Err(KvError::NotFound(_) | KvError::ValueExpected(_)) => {
-                        self.not_found(reader, req).await
-                    }
+                match self.kv.metadata(&index).await {
+                    Ok(m) if m.kind == EntryKind::Value => self.serve(reader, req, &index, m).await,
+                    Ok(_) | Err(KvError::NotFound(_)) => self.not_found(reader, req).await,
                     Err(e) => self.failed(&index, e),
                 }
             }
-            Ok(Some((EntryKind::Value, size))) if !path.trailing_slash => {
-                let size = match size {
-                    Some(size) => size,
-                    None => match self.kv.size(&key).await {
-                        Ok(size) => size,
-                        Err(e) => return self.failed(&key, e),
-                    },
-                };
-                self.serve(reader, req, &key, size).await
-            }
-            Ok(_) => self.not_found(reader, req).await,
-            Err(e) => self.failed(&key, e),
+            EntryKind::Value if !path.trailing_slash => self.serve(reader, req, &key, meta).await,
+            EntryKind::Value => self.not_found(reader, req).await,
         }
     }
 
@@ -187,41 +183,40 @@ impl<K: KvRo> StaticSite<K> {
         reader: R,
         req: &RequestHead,
         key: &Key,
-        size: u64,
+        meta: Metadata,
     ) -> Response<'a> {
         let name = key.basename().unwrap_or("");
         let mut chosen = key.clone();
-        let mut size = size;
+        let mut meta = meta;
         let mut gzip = false;
         let mut vary = false;
         if self.options.gzip_static {
             if let Ok(gz) = key.parent().join(format!("{name}.gz")) {
-                // Its size tells both that the sibling is a file and how big.
-                if let Ok(gz_size) = self.kv.size(&gz).await {
-                    vary = true;
-                    if accepts_gzip(&req.headers) {
-                        chosen = gz;
-                        size = gz_size;
-                        gzip = true;
+                // Only a value counts as a sibling.
+                if let Ok(gz_meta) = self.kv.metadata(&gz).await {
+                    if gz_meta.kind == EntryKind::Value {
+                        vary = true;
+                        if accepts_gzip(&req.headers) {
+                            chosen = gz;
+                            meta = gz_meta;
+                            gzip = true;
+                        }
                     }
                 }
             }
         }
-        let meta = async {
-            let modified = self.kv.last_modified(&chosen).await?;
-            let digest = self.digest(&chosen, size, modified).await?;
-            Ok::<_, KvError>((size, digest, modified))
-        };
-        let (size, digest, modified) = match meta.await {
-            Ok(m) => m,
+        let (size, modified) = (meta.size, meta.last_modified);
+        let entry = match self.entry(&chosen, &meta).await {
+            Ok(e) => e,
             Err(KvError::NotFound(_)) => return self.not_found(reader, req).await,
             Err(e) => return self.failed(&chosen, e),
         };
-        let etag = format!("\"{digest}\"");
+        // Validators compare as text; the field values are shared bytes.
+        let etag = core::str::from_utf8(&entry.etag).unwrap_or_default();
         let mut resp = Response::new(200)
             .with_header("content-type", mime::content_type(name))
-            .with_header("last-modified", imf_fixdate(modified))
-            .with_header("etag", etag.clone())
+            .with_header("last-modified", entry.last_modified.clone())
+            .with_header("etag", entry.etag.clone())
             .with_header("accept-ranges", "bytes");
         if gzip {
             resp.headers.append("content-encoding", "gzip");
@@ -229,10 +224,10 @@ impl<K: KvRo> StaticSite<K> {
         if vary {
             resp.headers.append("vary", "Accept-Encoding");
         }
-        if precondition_failed(&req.headers, &etag, modified) {
+        if precondition_failed(&req.headers, etag, modified) {
             return Response::error(412);
         }
-        if not_modified(&req.headers, &etag, modified) {
+        if not_modified(&req.headers, etag, modified) {
             resp.status = 304;
             resp.headers.remove("accept-ranges");
             return resp;
@@ -240,7 +235,7 @@ impl<K: KvRo> StaticSite<K> {
         let head_only = req.method == Method::Head;
         let range = match req.headers.get("range") {
             Some(r)
-                if req.method == Method::Get && if_range_allows(&req.headers, &etag, modified) =>
+                if req.method == Method::Get && if_range_allows(&req.headers, etag, modified) =>
             {
                 parse_range(r, size)
             }
@@ -248,13 +243,15 @@ impl<K: KvRo> StaticSite<K> {
         };
         match range {
             RangeRequest::Full => {
-                resp.with_body(self.body(reader, chosen, 0, size, head_only).await)
+                let body = self.cached_body(reader, &chosen, &entry, 0, size, head_only);
+                resp.with_body(body.await)
             }
             RangeRequest::Partial { start, end } => {
                 resp.status = 206;
                 resp.headers
                     .append("content-range", format!("bytes {start}-{end}/{size}"));
-                resp.with_body(self.body(reader, chosen, start, end + 1, head_only).await)
+                let body = self.cached_body(reader, &chosen, &entry, start, end + 1, head_only);
+                resp.with_body(body.await)
             }
             RangeRequest::Unsatisfiable => {
                 let mut r = Response::error(416);
@@ -316,31 +313,75 @@ impl<K: KvRo> StaticSite<K> {
         }
     }
 
-    /// The digest of `key`, from the memo when `size` and `modified` match.
-    async fn digest(&self, key: &Key, size: u64, modified: PosixTime) -> Result<Digest, KvError> {
-        if !self.options.memoize_digests {
-            return self.kv.digest(key).await;
-        }
-        if let Some(&(s, m, d)) = self.digests.borrow().get(key) {
-            if (s, m) == (size, modified) {
-                return Ok(d);
+    /// The remembered entry of the value `key` (digest, field values, maybe
+    /// its bytes) when `meta`'s size and time match; else a new one, with
+    /// the digest from `meta` or the store.
+    async fn entry(&self, key: &Key, meta: &Metadata) -> Result<Entry, KvError> {
+        let (size, modified) = (meta.size, meta.last_modified);
+        if self.options.memoize_digests {
+            if let Some(e) = self.digests.borrow().get(key, size, modified) {
+                return Ok(e.clone());
             }
         }
-        let digest = self.kv.digest(key).await?;
-        let mut memo = self.digests.borrow_mut();
-        if memo.len() >= MEMO_CAPACITY {
-            memo.clear();
+        let digest = match meta.digest {
+            Some(d) => d,
+            None => self.kv.digest(key).await?,
+        };
+        let entry = Entry::new(size, modified, &digest);
+        if self.options.memoize_digests {
+            self.digests.borrow_mut().insert(key, entry.clone());
         }
-        memo.insert(key.clone(), (size, modified, digest));
-        Ok(digest)
+        Ok(entry)
+    }
+
+    /// The bytes `start..end` of `key`: from memory when its `entry` holds
+    /// them; else read, whole and kept when the file is small enough (and
+    /// this is not a `HEAD`), or as [`StaticSite::body`] reads.
+    async fn cached_body<'a, R: KvRo + 'a>(
+        &self,
+        reader: R,
+        key: &Key,
+        entry: &Entry,
+        start: u64,
+        end: u64,
+        head_only: bool,
+    ) -> Body<'a> {
+        let size = entry.size;
+        if let Some(b) = &entry.body {
+            if end <= b.len() as u64 && start < end {
+                return Body::Full(b.slice(start as usize..end as usize));
+            }
+        }
+        let keep = !head_only
+            && self.options.memoize_digests
+            && size > 0
+            && size <= self.options.cache_max_file as u64
+            && self.digests.borrow().has_room_for(size as usize);
+        if keep {
+            if let Ok(b) = reader.get_partial(key, 0, size as usize).await {
+                if b.len() as u64 == size {
+                    self.digests
+                        .borrow_mut()
+                        .keep_body(key, entry.modified, b.clone());
+                    return match end.saturating_sub(start) {
+                        0 => Body::Empty,
+                        _ => Body::Full(b.slice(start as usize..end as usize)),
+                    };
+                }
+            }
+        }
+        self.body(reader, key.clone(), start, end, head_only).await
     }
 
     /// 404, with the site's own page when it has one.
     async fn not_found<'a, R: KvRo + 'a>(&self, reader: R, req: &RequestHead) -> Response<'a> {
         if let Some(page) = &self.options.not_found_page {
             if let Ok(key) = Key::parse(page) {
-                if let (Ok(Some(EntryKind::Value)), Ok(size)) =
-                    (self.kv.exists(&key).await, self.kv.size(&key).await)
+                if let Ok(Metadata {
+                    kind: EntryKind::Value,
+                    size,
+                    ..
+                }) = self.kv.metadata(&key).await
                 {
                     let name = key.basename().unwrap_or("").to_owned();
                     let body = self

@@ -4,7 +4,9 @@ use std::cell::Cell;
 
 use bytes::Bytes;
 use mirage_core::mem::{MemKv, Simulation};
-use mirage_core::{Digest, EntryKind, Key, KvError, KvRo, KvRw, PosixTime, Stack, TcpFlow};
+use mirage_core::{
+    Digest, EntryKind, Key, KvError, KvRo, KvRw, Metadata, PosixTime, Stack, TcpFlow,
+};
 use mirage_http::date::imf_fixdate;
 use mirage_http::parse::{Limits, Status, parse_head};
 use mirage_http::{Body, Config, Response, SiteOptions, StaticSite};
@@ -300,6 +302,10 @@ impl KvRo for Watched {
         self.count();
         self.inner.size(key).await
     }
+    async fn metadata(&self, key: &Key) -> Result<Metadata, KvError> {
+        self.count();
+        self.inner.metadata(key).await
+    }
 }
 
 #[test]
@@ -435,15 +441,50 @@ fn an_owned_response_outlives_its_site() {
 }
 
 #[test]
-fn a_file_costs_four_store_calls() {
+fn a_cached_file_costs_two_store_calls() {
     let (mut sim, kv) = site(FILES);
     let watched = Watched::new(kv);
     let s = StaticSite::new(&watched);
     get(&mut sim, &s, &req("/docs/guide.txt"));
     watched.calls.set(0);
-    let (r, _) = get(&mut sim, &s, &req("/docs/guide.txt"));
+    let (r, body) = get(&mut sim, &s, &req("/docs/guide.txt"));
     assert_eq!(r.status, 200);
-    // size, the .gz sibling's size, last_modified, get_partial (the digest
-    // is remembered from the first request).
-    assert_eq!(watched.calls.get(), 4);
+    // The file's metadata and the .gz sibling's: the digest and the bytes
+    // are remembered from the first request.
+    assert_eq!(watched.calls.get(), 2);
+    let uncached = StaticSite::with_options(
+        &watched,
+        SiteOptions {
+            cache_bytes: 0,
+            ..SiteOptions::default()
+        },
+    );
+    get(&mut sim, &uncached, &req("/docs/guide.txt"));
+    watched.calls.set(0);
+    let (r, again) = get(&mut sim, &uncached, &req("/docs/guide.txt"));
+    assert_eq!(r.status, 200);
+    assert_eq!(body, again);
+    // Without the cache, one read for the body too.
+    assert_eq!(watched.calls.get(), 3);
+}
+
+#[test]
+fn cached_bodies_follow_changes_and_ranges() {
+    let (mut sim, kv) = site(FILES);
+    let watched = Watched::new(kv.clone());
+    let s = StaticSite::new(&watched);
+    let (_, first) = get(&mut sim, &s, &req("/docs/guide.txt"));
+    let reads = watched.largest_partial.get();
+    assert!(reads > 0);
+    let ranged = "GET /docs/guide.txt HTTP/1.1\r\nHost: a\r\nRange: bytes=1-3\r\n\r\n";
+    let (r, part) = get(&mut sim, &s, ranged);
+    assert_eq!((r.status, &part[..]), (206, &first[1..4]));
+    let key = Key::parse("docs/guide.txt").unwrap();
+    sim.block_on(kv.set(&key, "a new text".into()))
+        .unwrap()
+        .unwrap();
+    let (_, body) = get(&mut sim, &s, &req("/docs/guide.txt"));
+    assert_eq!(&body[..], b"a new text");
+    let (r, part) = get(&mut sim, &s, ranged);
+    assert_eq!((r.status, &part[..]), (206, &b" ne"[..]));
 }
