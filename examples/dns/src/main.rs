@@ -6,7 +6,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use dns::unikernel::{Config, start};
-use mirage_dns::server::{Options, ServeOptions, TcpOptions};
+use mirage_dns::server::{Acl, Options, Policy, PrimaryOptions, ServeOptions, TcpOptions};
+use mirage_dns::tsig::{Key, Keyring};
 use mirage_unix::{BoxError, Devices};
 
 #[derive(Clone, clap::Args)]
@@ -29,12 +30,75 @@ struct Args {
     /// Most TCP connections served at once.
     #[arg(long, default_value_t = 256)]
     max_tcp_connections: usize,
+    /// A TSIG key, `[ALGORITHM:]NAME:BASE64SECRET` as `dig -y` takes it (repeatable).
+    #[arg(long = "tsig-key", value_name = "KEY")]
+    tsig_keys: Vec<String>,
+    /// A file of BIND `key` clauses to read TSIG keys from.
+    #[arg(long, value_name = "PATH")]
+    tsig_key_file: Option<std::path::PathBuf>,
+    /// Who may AXFR/IXFR: `key:NAME` or `ADDRESS[/PREFIX]` (repeatable).
+    #[arg(long, value_name = "WHO")]
+    allow_transfer: Vec<String>,
+    /// Which key may send dynamic updates: `key:NAME` (repeatable).
+    #[arg(long, value_name = "WHO")]
+    allow_update: Vec<String>,
+    /// A secondary to send NOTIFY to when a serial changes, `ADDRESS:PORT` (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    notify: Vec<std::net::SocketAddr>,
+    /// The key that signs our NOTIFYs.
+    #[arg(long, value_name = "NAME")]
+    notify_key: Option<String>,
+    /// Write zones changed by UPDATE back to the `zones` store.
+    #[arg(long)]
+    write_back: bool,
+    /// Zone versions kept for IXFR.
+    #[arg(long, default_value_t = 16)]
+    ixfr_history: usize,
+}
+
+/// The primary's rules from the command line; `None` when no option asks for one.
+fn primary(a: &Args) -> Result<Option<PrimaryOptions>, BoxError> {
+    if a.tsig_keys.is_empty()
+        && a.tsig_key_file.is_none()
+        && a.allow_transfer.is_empty()
+        && a.allow_update.is_empty()
+        && a.notify.is_empty()
+    {
+        return Ok(None);
+    }
+    let mut keys = match &a.tsig_key_file {
+        Some(path) => Keyring::parse_bind(&std::fs::read_to_string(path)?)?,
+        None => Keyring::new(),
+    };
+    for k in &a.tsig_keys {
+        keys.insert(Key::parse_triple(k)?)?;
+    }
+    let mut policy = Policy {
+        keys,
+        ..Policy::default()
+    };
+    for entry in &a.allow_transfer {
+        policy.default.transfer.add(entry)?;
+    }
+    let mut update = Acl::default();
+    for entry in &a.allow_update {
+        update.add(entry)?;
+    }
+    policy.default.update = update;
+    policy.default.notify = a.notify.clone();
+    policy.default.notify_key = a.notify_key.as_deref().map(str::parse).transpose()?;
+    Ok(Some(PrimaryOptions {
+        policy,
+        history_versions: a.ixfr_history,
+        ..PrimaryOptions::default()
+    }))
 }
 
 fn main() -> std::process::ExitCode {
     mirage_unix::run_with(|devices: Devices<Args>| async move {
         let a = devices.args().clone();
         let store = devices.kv("zones")?;
+        let primary = primary(&a)?;
         let config = Config {
             addr: (a.address, a.port).into(),
             reload: (a.reload > 0).then(|| Duration::from_secs(a.reload)),
@@ -48,6 +112,8 @@ fn main() -> std::process::ExitCode {
                     max_connections: a.max_tcp_connections,
                 },
             },
+            primary,
+            write_back: a.write_back,
         };
         start(devices.stack(), devices.clock(), store, config)
             .await

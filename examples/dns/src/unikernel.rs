@@ -1,16 +1,18 @@
-//! The appliance, generic over its devices: zones from any [`KvRo`],
-//! served on any [`Stack`], timed by any [`Time`].
+//! The appliance, generic over its devices: zones from any key-value
+//! store, served on any [`Stack`], timed by any [`Time`] and [`WallClock`].
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::future::{Either, select};
-use mirage_core::{Key, KvRo, Stack, Time};
-use mirage_dns::server::{ServeError, ServeOptions, ZoneSet, Zones, serve};
+use mirage_core::{Key, KvRw, Stack, Time, WallClock};
+use mirage_dns::server::{
+    PrimaryOptions, ServeError, ServeOptions, ZoneSet, Zones, serve, serve_primary,
+};
 use mirage_dns::zone::{LoadError, load_zones};
 
 /// What the appliance is told at boot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Where to serve (UDP and TCP).
     pub addr: SocketAddr,
@@ -18,6 +20,11 @@ pub struct Config {
     pub reload: Option<Duration>,
     /// Server limits.
     pub serve: ServeOptions,
+    /// Serve as a primary (TSIG, zone transfers, UPDATE, NOTIFY) under
+    /// these rules; `None` answers queries only.
+    pub primary: Option<PrimaryOptions>,
+    /// Write zones changed by UPDATE back to the store as `ORIGIN.zone`.
+    pub write_back: bool,
 }
 
 /// Why the appliance stopped.
@@ -37,8 +44,11 @@ pub enum Error {
 /// Loads every `ORIGIN.zone` file at the root of `store` and serves them
 /// authoritatively. With `config.reload`, the store is read again at that
 /// interval and a zone set that loads cleanly replaces the old one
-/// atomically; one that does not is logged and ignored.
-pub async fn start<S: Stack, T: Time, K: KvRo>(
+/// atomically; one that does not is logged and ignored. With
+/// `config.primary` the zones are also transferred, updated and notified
+/// as its policy says, and with `config.write_back` every update is
+/// written to the store (with mirage-irmin's store, a Git commit).
+pub async fn start<S: Stack, T: Time + WallClock, K: KvRw>(
     stack: S,
     time: T,
     store: K,
@@ -58,13 +68,24 @@ pub async fn start<S: Stack, T: Time, K: KvRo>(
         );
     }
     let zones = Zones::new(ZoneSet::new(loaded));
-    let server = std::pin::pin!(serve(
-        &stack,
-        &time,
-        config.addr,
-        zones.clone(),
-        config.serve
-    ));
+    let server = std::pin::pin!(async {
+        match config.primary.clone() {
+            None => serve(&stack, &time, config.addr, zones.clone(), config.serve).await,
+            Some(p) => {
+                let store = config.write_back.then_some(&store);
+                serve_primary(
+                    &stack,
+                    &time,
+                    config.addr,
+                    zones.clone(),
+                    p,
+                    config.serve,
+                    store,
+                )
+                .await
+            }
+        }
+    });
     let Some(every) = config.reload else {
         return Ok(server.await?);
     };

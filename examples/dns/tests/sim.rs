@@ -46,6 +46,8 @@ fn serves_zones_from_the_store_and_reloads_them() {
         addr: SocketAddr::new(SERVER, 53),
         reload: Some(Duration::from_secs(30)),
         serve: Default::default(),
+        primary: None,
+        write_back: false,
     };
     let (stack, clock, store) = (net.host([SERVER]), sim.clock(), kv.clone());
     sim.block_on(kv.set(&key, zone("192.0.2.80")))
@@ -103,6 +105,8 @@ fn refuses_to_start_without_zones() {
         addr: SocketAddr::new(SERVER, 53),
         reload: None,
         serve: Default::default(),
+        primary: None,
+        write_back: false,
     };
     let r = sim
         .block_on(start(net.host([SERVER]), sim.clock(), kv, config))

@@ -29,16 +29,26 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod history;
 mod lookup;
+mod policy;
+mod primary;
 mod respond;
 mod serve;
 mod tcp;
 mod udp;
+mod update;
+mod xfr;
 mod zoneset;
 
+pub use history::{Diff, History, serial_gt};
 pub use lookup::{Answer, MAX_CHAIN, resolve, resolve_with};
+pub use policy::{Acl, AclError, Policy, ZonePolicy};
+pub use primary::{Changes, Handler, Primary, PrimaryOptions};
 pub use respond::{Options, Responder, Transport};
-pub use serve::{ServeError, ServeOptions, serve};
+pub use serve::{ServeError, ServeOptions, serve, serve_primary, zone_key};
 pub use tcp::{TcpOptions, serve_tcp};
 pub use udp::serve_udp;
+pub use update::apply_update;
+pub use xfr::{MESSAGE_TARGET, axfr_records, ixfr_records, pack};
 pub use zoneset::{IndexedZone, Node, RRset, ZoneSet, Zones};

@@ -13,7 +13,8 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use mirage_core::{StackError, TcpFlow, TcpListener, Time, timeout};
 
-use super::respond::{Responder, Transport};
+use super::primary::Handler;
+use super::respond::Transport;
 
 /// Limits for the TCP side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,10 +37,10 @@ impl Default for TcpOptions {
 
 /// Accepts connections on `listener` and answers every query on them, until
 /// accepting fails with [`StackError::Closed`].
-pub async fn serve_tcp<L: TcpListener, T: Time>(
+pub async fn serve_tcp<L: TcpListener, T: Time, H: Handler>(
     listener: &L,
     time: &T,
-    responder: &RefCell<Responder>,
+    responder: &RefCell<H>,
     options: TcpOptions,
 ) -> Result<(), StackError> {
     let mut conns = FuturesUnordered::new();
@@ -66,12 +67,14 @@ pub async fn serve_tcp<L: TcpListener, T: Time>(
 }
 
 /// Serves one connection until the peer closes it, it idles out, or it breaks framing.
-async fn connection<F: TcpFlow, T: Time>(
+async fn connection<F: TcpFlow, T: Time, H: Handler>(
     mut flow: F,
     time: &T,
-    responder: &RefCell<Responder>,
+    responder: &RefCell<H>,
     idle: Duration,
 ) {
+    let peer = flow.peer_addr();
+    let mut more: Vec<Vec<u8>> = Vec::new();
     let mut inbuf: Vec<u8> = Vec::with_capacity(1024);
     let mut chunk = vec![0u8; 4096];
     let mut out = Vec::with_capacity(1024);
@@ -86,10 +89,11 @@ async fn connection<F: TcpFlow, T: Time>(
             }
             let query = &inbuf[used + 2..used + 2 + len];
             used += 2 + len;
-            if responder
-                .borrow_mut()
-                .respond(query, Transport::Tcp, &mut out)
-            {
+            let send =
+                responder
+                    .borrow_mut()
+                    .handle(query, Transport::Tcp, peer, &mut out, &mut more);
+            if send {
                 frame.clear();
                 frame.extend_from_slice(&(out.len() as u16).to_be_bytes());
                 frame.extend_from_slice(&out);
@@ -98,6 +102,18 @@ async fn connection<F: TcpFlow, T: Time>(
                     Ok(Ok(()))
                 ) {
                     break 'conn;
+                }
+                // The rest of a zone transfer, message by message.
+                for m in more.drain(..) {
+                    frame.clear();
+                    frame.extend_from_slice(&(m.len() as u16).to_be_bytes());
+                    frame.extend_from_slice(&m);
+                    if !matches!(
+                        timeout(time, idle, flow.write_all(&frame)).await,
+                        Ok(Ok(()))
+                    ) {
+                        break 'conn;
+                    }
                 }
             }
         }

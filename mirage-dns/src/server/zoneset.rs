@@ -246,6 +246,29 @@ impl ZoneSet {
             })
     }
 
+    /// The zones, in no particular order.
+    pub fn zones(&self) -> impl Iterator<Item = &Zone> {
+        self.zones.values().map(|z| z.zone())
+    }
+
+    /// The zone whose origin is exactly `origin`.
+    pub fn get(&self, origin: &Name) -> Option<&Zone> {
+        let key = origin.as_wire().to_ascii_lowercase();
+        self.zones.get(&key[..]).map(|z| z.zone())
+    }
+
+    /// A new set with `zone` added, or replacing the zone of the same
+    /// origin; the other zones are indexed again.
+    pub fn with_zone(&self, zone: Zone) -> ZoneSet {
+        let origin = zone.origin().clone();
+        ZoneSet::new(
+            self.zones()
+                .filter(|z| *z.origin() != origin)
+                .cloned()
+                .chain([zone]),
+        )
+    }
+
     /// The zone whose origin is the longest suffix of `name`.
     pub fn find(&self, name: &Name) -> Option<&IndexedZone> {
         let lower = name.as_wire().to_ascii_lowercase();

@@ -47,8 +47,14 @@ impl Rcode {
     pub const REFUSED: Rcode = Rcode(5);
     /// A name exists when it should not (also: DNAME result too long, RFC 6672 §2.2).
     pub const YXDOMAIN: Rcode = Rcode(6);
-    /// The server is not authoritative.
+    /// An RRset exists when it should not (RFC 2136).
+    pub const YXRRSET: Rcode = Rcode(7);
+    /// An RRset does not exist when it should (RFC 2136).
+    pub const NXRRSET: Rcode = Rcode(8);
+    /// The server is not authoritative, or a TSIG check failed (RFC 8945).
     pub const NOTAUTH: Rcode = Rcode(9);
+    /// A name is outside the zone of an update (RFC 2136).
+    pub const NOTZONE: Rcode = Rcode(10);
     /// The EDNS version is not supported (RFC 6891 §6.1.3).
     pub const BADVERS: Rcode = Rcode(16);
 
@@ -73,7 +79,10 @@ impl fmt::Display for Rcode {
             4 => "NOTIMP",
             5 => "REFUSED",
             6 => "YXDOMAIN",
+            7 => "YXRRSET",
+            8 => "NXRRSET",
             9 => "NOTAUTH",
+            10 => "NOTZONE",
             16 => "BADVERS",
             n => return write!(f, "RCODE{n}"),
         };

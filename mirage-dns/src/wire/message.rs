@@ -147,6 +147,17 @@ fn record<'a>(msg: &'a [u8], input: &'a [u8]) -> IResult<&'a [u8], Parsed, WireE
             rdata_at,
             rdata_end,
         }
+    } else if len == 0 && (class == Class::ANY.0 || class == Class::NONE.0) {
+        // RFC 2136 prerequisites and deletions carry no data in class ANY or NONE.
+        Parsed::Record(Record {
+            name,
+            class: Class(class),
+            ttl,
+            data: RData::Unknown {
+                rtype,
+                data: Vec::new(),
+            },
+        })
     } else {
         let data = RData::parse(rtype, &msg[..rdata_end], rdata_at).map_err(nom::Err::Failure)?;
         Parsed::Record(Record {

@@ -85,7 +85,8 @@ pub enum RData {
     Null(Vec<u8>),
     /// Data of a type this crate does not interpret (RFC 3597).
     Unknown {
-        /// The record type (never one of the types above).
+        /// The record type: never one of the types above, except for the
+        /// empty data of class ANY or NONE records in an UPDATE (RFC 2136 §2.4, §2.5).
         rtype: Type,
         /// The raw rdata.
         data: Vec<u8>,
