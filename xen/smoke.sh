@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Boots a PVH image under plain QEMU (no Xen) and checks that it reaches
 # Rust, parses hvm_start_info (command line, memory map), sets up its heap,
-# sees that no Xen is present and exits through isa-debug-exit.
+# sees that no Xen is present and exits through isa-debug-exit; then that a
+# panic and a CPU exception are reported and end the guest.
 #
 # Usage: xen/smoke.sh [image]   (default: target/xen/xen-hello.xen)
 # Env:   MIRAGE_XEN_ACCEL=kvm|tcg forces an accelerator. By default KVM is
@@ -65,5 +66,18 @@ else
     echo "FAIL: QEMU status $status, expected 33"
     fail=1
 fi
+# Failures end the guest too: a panic and a CPU exception, each reported on
+# the console and ending QEMU through isa-debug-exit with status 35.
+for case in "panic:panicked at" "fault:CPU exception 6 (invalid opcode)"; do
+    cmdline="mirage.selftest=${case%%:*}"
+    status=$(boot "$accel" 60)
+    if [ "$status" = 35 ] && grep -qF -- "${case#*:}" "$log"; then
+        echo "ok: $cmdline reported '${case#*:}' and exited with status 35"
+    else
+        echo "FAIL: $cmdline: status $status, output:"
+        sed 's/^/  | /' "$log"
+        fail=1
+    fi
+done
 echo "smoke.sh: $(basename "$image") $(stat -c %s "$image") bytes, accel $accel, boot to exit ${ms} ms"
 exit "$fail"

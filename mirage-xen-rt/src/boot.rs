@@ -84,6 +84,7 @@ unsafe extern "Rust" {
 #[unsafe(no_mangle)]
 extern "C" fn mirage_xen_rt_start(start_info: u32) -> ! {
     println!("mirage-xen-rt: PVH entry, hvm_start_info at {start_info:#x}");
+    arch::install_exception_handlers();
     let info = match BootInfo::parse(&Identity, u64::from(start_info)) {
         Ok(info) => info,
         Err(e) => panic!("cannot use hvm_start_info: {e}"),
@@ -120,6 +121,7 @@ extern "C" fn mirage_xen_rt_start(start_info: u32) -> ! {
         (heap.end - heap.start) >> 20
     );
     heap_check();
+    self_test(info.cmdline());
     let xen = XenCpuid::detect();
     // SAFETY: declared by the application through `entry!`, which checks
     // the signature.
@@ -143,6 +145,24 @@ fn heap_check() {
     }
     drop(v);
     println!("mirage-xen-rt: heap check ok (64 KiB allocated and freed)");
+}
+
+/// Boot parameter `mirage.selftest=panic` or `=fault` makes the runtime
+/// panic or execute `ud2` right after boot, to check that failures are
+/// reported and end the guest (used by `xen/smoke.sh`).
+fn self_test(cmdline: &str) {
+    for word in cmdline.split_whitespace() {
+        match word.strip_prefix("mirage.selftest=") {
+            Some("panic") => panic!("self test: panic requested on the command line"),
+            Some("fault") => {
+                println!("mirage-xen-rt: self test: executing ud2");
+                // SAFETY: raises #UD, which the installed handler reports
+                // before ending the guest; it never returns here.
+                unsafe { core::arch::asm!("ud2", options(nomem, nostack)) }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Ends the guest successfully: `SCHEDOP_shutdown(poweroff)` under Xen, the

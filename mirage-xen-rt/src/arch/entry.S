@@ -111,6 +111,173 @@ mirage_xen_rt_upcall:
 4:  pop %rax
     iretq
 
+
+/* CPU exceptions 0-31: push a zero where the CPU pushes no error code, then
+ * the vector, and call mirage_xen_rt_exception(frame) with frame pointing
+ * at [vector, error, rip, cs, rflags, rsp, ss]. It prints and never returns. */
+mirage_xen_rt_exc0:
+    push $0
+    push $0
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc1:
+    push $0
+    push $1
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc2:
+    push $0
+    push $2
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc3:
+    push $0
+    push $3
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc4:
+    push $0
+    push $4
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc5:
+    push $0
+    push $5
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc6:
+    push $0
+    push $6
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc7:
+    push $0
+    push $7
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc8:
+    push $8
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc9:
+    push $0
+    push $9
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc10:
+    push $10
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc11:
+    push $11
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc12:
+    push $12
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc13:
+    push $13
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc14:
+    push $14
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc15:
+    push $0
+    push $15
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc16:
+    push $0
+    push $16
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc17:
+    push $17
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc18:
+    push $0
+    push $18
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc19:
+    push $0
+    push $19
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc20:
+    push $0
+    push $20
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc21:
+    push $21
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc22:
+    push $0
+    push $22
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc23:
+    push $0
+    push $23
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc24:
+    push $0
+    push $24
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc25:
+    push $0
+    push $25
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc26:
+    push $0
+    push $26
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc27:
+    push $0
+    push $27
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc28:
+    push $0
+    push $28
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc29:
+    push $29
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc30:
+    push $30
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc31:
+    push $0
+    push $31
+    jmp mirage_xen_rt_exc_common
+mirage_xen_rt_exc_common:
+    mov %rsp, %rdi
+    and $-16, %rsp
+    call mirage_xen_rt_exception
+5:  cli
+    hlt
+    jmp 5b
+
+    .section .rodata.boot, "a"
+    .p2align 3
+    .globl mirage_xen_rt_exception_entries
+mirage_xen_rt_exception_entries:
+    .quad mirage_xen_rt_exc0
+    .quad mirage_xen_rt_exc1
+    .quad mirage_xen_rt_exc2
+    .quad mirage_xen_rt_exc3
+    .quad mirage_xen_rt_exc4
+    .quad mirage_xen_rt_exc5
+    .quad mirage_xen_rt_exc6
+    .quad mirage_xen_rt_exc7
+    .quad mirage_xen_rt_exc8
+    .quad mirage_xen_rt_exc9
+    .quad mirage_xen_rt_exc10
+    .quad mirage_xen_rt_exc11
+    .quad mirage_xen_rt_exc12
+    .quad mirage_xen_rt_exc13
+    .quad mirage_xen_rt_exc14
+    .quad mirage_xen_rt_exc15
+    .quad mirage_xen_rt_exc16
+    .quad mirage_xen_rt_exc17
+    .quad mirage_xen_rt_exc18
+    .quad mirage_xen_rt_exc19
+    .quad mirage_xen_rt_exc20
+    .quad mirage_xen_rt_exc21
+    .quad mirage_xen_rt_exc22
+    .quad mirage_xen_rt_exc23
+    .quad mirage_xen_rt_exc24
+    .quad mirage_xen_rt_exc25
+    .quad mirage_xen_rt_exc26
+    .quad mirage_xen_rt_exc27
+    .quad mirage_xen_rt_exc28
+    .quad mirage_xen_rt_exc29
+    .quad mirage_xen_rt_exc30
+    .quad mirage_xen_rt_exc31
+
     .section .rodata.boot, "a"
     .p2align 3
 boot_gdt:

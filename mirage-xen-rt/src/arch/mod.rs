@@ -19,6 +19,8 @@ pub mod idt;
 unsafe extern "C" {
     fn mirage_xen_rt_halt();
     fn mirage_xen_rt_upcall();
+    /// Entry points for CPU exceptions 0-31.
+    static mirage_xen_rt_exception_entries: [u64; 32];
     /// First byte of the loaded image.
     static __image_start: u8;
     /// One past the last byte of the image, `.bss` (stack, page tables) included.
@@ -33,6 +35,84 @@ static mirage_xen_rt_upcall_pending: AtomicPtr<u8> = AtomicPtr::new(core::ptr::n
 /// Tells the upcall handler where vCPU 0's `evtchn_upcall_pending` byte is.
 pub fn set_upcall_pending_byte(addr: *mut u8) {
     mirage_xen_rt_upcall_pending.store(addr, Ordering::Release);
+}
+
+/// Installs handlers for the 32 CPU exceptions: each prints the vector,
+/// error code, faulting address and `%cr2`, then crashes the guest.
+pub fn install_exception_handlers() {
+    // SAFETY: a table of 32 code addresses defined in entry.S, copied out.
+    let entries: [u64; 32] = unsafe { mirage_xen_rt_exception_entries };
+    for (vector, &entry) in entries.iter().enumerate() {
+        idt::install(vector as u8, entry);
+    }
+}
+
+/// What the CPU and the entry stub left on the stack.
+#[repr(C)]
+struct ExceptionFrame {
+    vector: u64,
+    error: u64,
+    rip: u64,
+    cs: u64,
+    rflags: u64,
+    rsp: u64,
+    ss: u64,
+}
+
+const EXCEPTION_NAMES: [&str; 32] = [
+    "divide error",
+    "debug",
+    "NMI",
+    "breakpoint",
+    "overflow",
+    "bound range",
+    "invalid opcode",
+    "device not available",
+    "double fault",
+    "coprocessor segment overrun",
+    "invalid TSS",
+    "segment not present",
+    "stack fault",
+    "general protection",
+    "page fault",
+    "reserved",
+    "x87 floating point",
+    "alignment check",
+    "machine check",
+    "SIMD floating point",
+    "virtualization",
+    "control protection",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "hypervisor injection",
+    "VMM communication",
+    "security",
+    "reserved",
+];
+
+#[unsafe(no_mangle)]
+extern "C" fn mirage_xen_rt_exception(frame: &ExceptionFrame) -> ! {
+    let cr2: u64;
+    // SAFETY: reading CR2 has no side effects.
+    unsafe { asm!("mov {}, cr2", out(reg) cr2, options(nomem, nostack, preserves_flags)) };
+    let name = EXCEPTION_NAMES
+        .get(frame.vector as usize)
+        .copied()
+        .unwrap_or("?");
+    crate::println!(
+        "mirage-xen-rt: CPU exception {} ({name}), error {:#x}, rip {:#x}, rsp {:#x}, rflags {:#x}, cr2 {cr2:#x}",
+        frame.vector,
+        frame.error,
+        frame.rip,
+        frame.rsp,
+        frame.rflags
+    );
+    let _ = (frame.cs, frame.ss);
+    crate::boot::crash()
 }
 
 /// The address of the upcall entry point, for the IDT.
