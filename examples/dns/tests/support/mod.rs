@@ -56,7 +56,15 @@ impl Drop for Server {
 }
 
 /// Starts the built appliance on a free port, serving the zones in `dir`.
+#[allow(dead_code)] // Not every test binary uses both starters.
 pub fn start_appliance(dir: &Path) -> Server {
+    start_appliance_with(dir, "dir-ro", &[])
+}
+
+/// Starts the built appliance on a free port, serving the zones in `dir`
+/// opened as `kind` (`dir` or `dir-ro`), with `extra` arguments.
+#[allow(dead_code)]
+pub fn start_appliance_with(dir: &Path, kind: &str, extra: &[String]) -> Server {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_dns"))
         .args([
@@ -68,7 +76,8 @@ pub fn start_appliance(dir: &Path) -> Server {
             "warn",
             "--kv",
         ])
-        .arg(format!("zones=dir-ro:{}", dir.display()))
+        .arg(format!("zones={kind}:{}", dir.display()))
+        .args(extra)
         .stdin(Stdio::null())
         .spawn()
         .expect("the dns binary starts");
