@@ -12,7 +12,7 @@ use common::*;
 use mirage_git::{Client, MemStore, Url};
 use mirage_unix::SocketStack;
 
-const ROUNDS: u32 = 5;
+const ROUNDS: u32 = 3;
 
 fn main() {
     if !have_git("clone benchmark") {
@@ -60,36 +60,57 @@ fn main() {
     );
 }
 
-/// A repository of 300 commits over 60 files with deltas.
+/// A repository of 10 000 files and 1 000 commits (the first adds every
+/// file, each later one edits ten), written with `git fast-import` and
+/// repacked with deltas.
 fn make_big_repo(base: &std::path::Path) -> std::path::PathBuf {
-    let work = base.join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    git(&work, &["init", "-q", "-b", "main"]);
-    for round in 0..300 {
-        for f in 0..3 {
-            let name = format!("dir{}/file{}.txt", (round + f) % 6, (round * 7 + f) % 10);
-            let path = work.join(&name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            let mut text = std::fs::read_to_string(&path).unwrap_or_default();
-            text.push_str(&format!(
-                "round {round} changes {name} with some words to compress\n"
-            ));
-            std::fs::write(&path, text).unwrap();
-        }
-        git(&work, &["add", "-A"]);
-        git(&work, &["commit", "-q", "-m", &format!("commit {round}")]);
-    }
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    const FILES: usize = 10_000;
+    const COMMITS: usize = 1_000;
     let repo = base.join("repo.git");
     git(
         base,
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            work.to_str().unwrap(),
-            repo.to_str().unwrap(),
-        ],
+        &["init", "-q", "--bare", "-b", "main", repo.to_str().unwrap()],
     );
-    git(&repo, &["gc", "-q", "--aggressive", "--prune=now"]);
+    let mut stream = Vec::new();
+    let mut contents: Vec<String> = (0..FILES)
+        .map(|f| format!("file {f}\nsome words to compress and to delta against\n"))
+        .collect();
+    for c in 0..COMMITS {
+        let msg = format!("commit {c}");
+        writeln!(stream, "commit refs/heads/main").unwrap();
+        writeln!(
+            stream,
+            "committer Bench <bench@example.org> {} +0000",
+            1_700_000_000 + c
+        )
+        .unwrap();
+        writeln!(stream, "data {}\n{msg}", msg.len()).unwrap();
+        let touched: Vec<usize> = if c == 0 {
+            (0..FILES).collect()
+        } else {
+            (0..10).map(|k| (c * 7919 + k * 1013) % FILES).collect()
+        };
+        for f in touched {
+            if c > 0 {
+                contents[f].push_str(&format!("edited in commit {c}\n"));
+            }
+            let data = &contents[f];
+            writeln!(stream, "M 100644 inline dir{}/file{f}.txt", f % 100).unwrap();
+            writeln!(stream, "data {}\n{data}", data.len()).unwrap();
+        }
+        writeln!(stream).unwrap();
+    }
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(&repo)
+        .args(["fast-import", "--quiet"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&stream).unwrap();
+    assert!(child.wait().unwrap().success(), "git fast-import failed");
+    git(&repo, &["gc", "-q", "--prune=now"]);
     repo
 }
