@@ -443,6 +443,19 @@ def protocol(repo, ids):
         streams[name] = ((0x80 | 5) if "sideband" in name else 5, out)
         if "sideband" in name:
             streams["sideband"] = (4, out)
+    # git_http_head: response heads (without the blank line) as a smart-HTTP
+    # server sends them, with the content types git http-backend uses.
+    clear("git_http_head")
+    heads = {
+        "advertisement-chunked": "HTTP/1.1 200 OK\r\nContent-Type: application/x-git-upload-pack-advertisement"
+                                 "\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked",
+        "result-length": "HTTP/1.1 200 OK\r\nContent-Type: application/x-git-upload-pack-result"
+                         "\r\nContent-Length: 3019",
+        "http10-eof": "HTTP/1.0 200 OK\r\nContent-Type: application/x-git-receive-pack-result",
+        "not-found": "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 0",
+    }
+    for name, head in heads.items():
+        save("git_http_head", name, head.encode())
     for name, (pick, data) in streams.items():
         save("git_protocol", name, bytes([pick]) + data)
         if name != "sideband":
