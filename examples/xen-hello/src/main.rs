@@ -12,19 +12,27 @@ mod unikernel;
 mirage_xen_rt::entry!(xen_main);
 
 /// The Xen `main`: connects to XenStore and prints the domain's name (a
-/// check of the grant table, event channels and XenStore ring), applies the
+/// check of the grant table, event channels and XenStore ring), greets on
+/// the Xen PV console (which xenconsoled logs in dom0), applies the
 /// same `start` to the runtime's devices, and then, when the command line
-/// has `ipv4=`, brings up netfront with our TCP/IP stack and echoes UDP on
-/// port 7 until a `quit` datagram.
+/// has `ipv4=`, brings up netfront with our TCP/IP stack, serves a page
+/// over HTTP on port 80 and echoes UDP on port 7 until a `quit` datagram.
 #[cfg(feature = "xen")]
 fn xen_main(boot: mirage_xen_rt::Boot) -> ! {
     mirage_xen_rt::run(boot, |devices| async move {
+        use mirage_core::console::Console;
+        use mirage_xen_rt::mirage_xen::XenConsole;
         use xen::Error;
         let xen = devices.xen().map_err(Error::Connect)?;
         let store = xen.store();
         let name = store.read_string("name").await.map_err(Error::Store)?;
         let domid = store.read_string("domid").await.map_err(Error::Store)?;
         mirage_xen_rt::println!("xen-hello: xenstore says name={name} domid={domid}");
+        let pv_console = XenConsole::connect(&xen).map_err(Error::Connect)?;
+        pv_console
+            .write_line("xen-hello: hello on the Xen PV console")
+            .await
+            .map_err(Error::Console)?;
         let console = devices.console();
         unikernel::start(console, devices.clock())
             .await
@@ -46,6 +54,7 @@ mod xen {
     use futures::future::{Either, select};
     use mirage_core::console::ConsoleError;
     use mirage_core::network::Network;
+    use mirage_core::stack::StackError;
     use mirage_core::time::timeout;
     use mirage_net::{Config, ConfigError, Stack};
     use mirage_xen_rt::Devices;
@@ -55,7 +64,7 @@ mod xen {
     use mirage_xen_rt::mirage_xen::xenstore::XsError;
     use mirage_xen_rt::println;
 
-    use crate::unikernel::{EchoError, udp_echo};
+    use crate::unikernel::{EchoError, http_hello, udp_echo};
 
     /// How long netfront may wait for its backend.
     const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -79,6 +88,8 @@ mod xen {
         Net(ConfigError),
         /// The UDP echo failed.
         Echo(EchoError),
+        /// The HTTP listener failed.
+        Http(StackError),
     }
 
     impl fmt::Display for Error {
@@ -94,6 +105,7 @@ mod xen {
                 }
                 Error::Net(e) => write!(f, "network configuration: {e}"),
                 Error::Echo(e) => write!(f, "{e}"),
+                Error::Http(e) => write!(f, "HTTP: {e}"),
             }
         }
     }
@@ -120,7 +132,8 @@ mod xen {
         Ok(ipv4.map(|(addr, len)| Config::ipv4_static(addr, len, gateway)))
     }
 
-    /// netfront `vif/0` under our stack, serving the UDP echo on port 7.
+    /// netfront `vif/0` under our stack, serving HTTP on port 80 and the
+    /// UDP echo on port 7 until the echo receives `quit`.
     pub async fn serve(
         devices: &Devices,
         xen: &Xen<XenHypervisor>,
@@ -146,9 +159,12 @@ mod xen {
             println!("xen-hello: IPv4 {ip:?}");
         }
         let console = devices.console();
-        match select(pin!(runner.run()), pin!(udp_echo(&stack, &console, 7))).await {
+        let echo = pin!(udp_echo(&stack, &console, 7));
+        let http = pin!(http_hello(&stack, 80));
+        match select(pin!(runner.run()), select(echo, http)).await {
             Either::Left((never, _)) => never,
-            Either::Right((echoed, _)) => echoed.map(drop).map_err(Error::Echo),
+            Either::Right((Either::Left((echoed, _)), _)) => echoed.map(drop).map_err(Error::Echo),
+            Either::Right((Either::Right((served, _)), _)) => served.map_err(Error::Http),
         }
     }
 }

@@ -6,8 +6,11 @@ use alloc::vec::Vec;
 use core::net::{Ipv4Addr, SocketAddr};
 use core::time::Duration;
 
+use futures::StreamExt;
+use futures::future::{Either, select};
+use futures::stream::FuturesUnordered;
 use mirage_core::console::{Console, ConsoleError};
-use mirage_core::stack::{Stack, StackError, UdpSocket};
+use mirage_core::stack::{Stack, StackError, TcpFlow, TcpListener, UdpSocket};
 use mirage_core::time::Clock;
 
 /// Timer ticks the unikernel waits for.
@@ -108,6 +111,53 @@ pub async fn udp_echo<S: Stack, C: Console>(
     }
 }
 
+/// The page [`http_hello`] serves.
+pub const PAGE: &str = "Hello from a mirage-rs unikernel\n";
+
+/// Largest request head [`http_hello`] reads before answering.
+const MAX_REQUEST: usize = 4096;
+
+/// Serves [`PAGE`] over HTTP/1.0-style exchanges on `port`: reads a request
+/// head (up to the blank line, at most 4 KiB), answers `200 OK` with the
+/// page and closes. Connections run concurrently; a failing connection is
+/// dropped without affecting the others. Returns only if listening fails.
+#[cfg_attr(not(any(test, feature = "xen")), allow(dead_code))]
+pub async fn http_hello<S: Stack>(stack: &S, port: u16) -> Result<(), StackError> {
+    let listener = stack
+        .tcp_listen(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port))
+        .await?;
+    let mut conns = FuturesUnordered::new();
+    loop {
+        let flow = if conns.is_empty() {
+            listener.accept().await?
+        } else {
+            match select(core::pin::pin!(listener.accept()), conns.next()).await {
+                Either::Left((flow, _)) => flow?,
+                Either::Right(_) => continue,
+            }
+        };
+        conns.push(answer(flow));
+    }
+}
+
+async fn answer<F: TcpFlow>(mut flow: F) -> Result<(), StackError> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 512];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REQUEST {
+        let n = flow.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{PAGE}",
+        PAGE.len()
+    );
+    flow.write_all(response.as_bytes()).await?;
+    flow.close().await
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
@@ -162,5 +212,44 @@ mod test {
             .unwrap();
         assert_eq!(replies, vec![b"hello".to_vec(), b"xen\n".to_vec()]);
         assert_eq!(sim.block_on(echo).unwrap(), Ok(2));
+    }
+
+    #[test]
+    fn test_http_hello_serves_concurrent_clients() {
+        let mut sim = Simulation::new(3);
+        let net = MemInternet::new();
+        let server = net.host([IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2))]);
+        let client = net.host([IpAddr::V4(Ipv4Addr::new(10, 0, 0, 3))]);
+        let _server =
+            sim.spawn(async move { http_hello(&server, 80).await.map_err(|e| e.to_string()) });
+        let clock = sim.clock();
+        let pages = sim
+            .block_on(async move {
+                clock.sleep(Duration::from_millis(1)).await;
+                let to: SocketAddr = "10.0.0.2:80".parse().unwrap();
+                // A silent client must not block the next one.
+                let _idle = client.tcp_connect(to).await.unwrap();
+                let mut pages = Vec::new();
+                for _ in 0..2 {
+                    let mut c = client.tcp_connect(to).await.unwrap();
+                    c.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
+                    let mut got = Vec::new();
+                    let mut buf = [0u8; 256];
+                    loop {
+                        let n = c.read(&mut buf).await.unwrap();
+                        if n == 0 {
+                            break;
+                        }
+                        got.extend_from_slice(&buf[..n]);
+                    }
+                    pages.push(String::from_utf8(got).unwrap());
+                }
+                pages
+            })
+            .unwrap();
+        for page in pages {
+            assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+            assert!(page.ends_with(PAGE), "{page}");
+        }
     }
 }
