@@ -6,7 +6,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use dns::unikernel::{Config, start};
-use mirage_dns::server::{Acl, Options, Policy, PrimaryOptions, ServeOptions, TcpOptions};
+use mirage_dns::server::{
+    Acl, Options, Policy, PrimaryOptions, SecondaryOptions, SecondaryZone, ServeOptions, TcpOptions,
+};
 use mirage_dns::tsig::{Key, Keyring};
 use mirage_unix::{BoxError, Devices};
 
@@ -51,6 +53,14 @@ struct Args {
     /// Write zones changed by UPDATE back to the `zones` store.
     #[arg(long)]
     write_back: bool,
+    /// A zone to copy from a primary, `ORIGIN@ADDRESS:PORT[/KEYNAME]`, the
+    /// key (from `--tsig-key`) signing our SOA queries and transfers (repeatable).
+    #[arg(long, value_name = "ZONE")]
+    secondary: Vec<String>,
+    /// Who may NOTIFY us of a new serial of a copied zone: `key:NAME` or
+    /// `ADDRESS[/PREFIX]` (repeatable).
+    #[arg(long, value_name = "WHO")]
+    allow_notify: Vec<String>,
     /// Zone versions kept for IXFR.
     #[arg(long, default_value_t = 16)]
     ixfr_history: usize,
@@ -63,6 +73,7 @@ fn primary(a: &Args) -> Result<Option<PrimaryOptions>, BoxError> {
         && a.allow_transfer.is_empty()
         && a.allow_update.is_empty()
         && a.notify.is_empty()
+        && a.secondary.is_empty()
     {
         return Ok(None);
     }
@@ -87,9 +98,37 @@ fn primary(a: &Args) -> Result<Option<PrimaryOptions>, BoxError> {
     policy.default.update = update;
     policy.default.notify = a.notify.clone();
     policy.default.notify_key = a.notify_key.as_deref().map(str::parse).transpose()?;
+    for entry in &a.allow_notify {
+        policy.default.notify_from.add(entry)?;
+    }
+    let mut secondary = SecondaryOptions::default();
+    for spec in &a.secondary {
+        let bad = || format!("--secondary {spec:?} is not ORIGIN@ADDRESS:PORT[/KEYNAME]");
+        let (origin, rest) = spec.split_once('@').ok_or_else(bad)?;
+        let (addr, key) = match rest.split_once('/') {
+            Some((addr, key)) => (addr, Some(key)),
+            None => (rest, None),
+        };
+        let key = match key {
+            Some(k) => Some(
+                policy
+                    .keys
+                    .get(&k.parse()?)
+                    .cloned()
+                    .ok_or_else(|| format!("unknown key {k}"))?,
+            ),
+            None => None,
+        };
+        secondary.zones.push(SecondaryZone {
+            origin: origin.parse()?,
+            primary: addr.parse()?,
+            key,
+        });
+    }
     Ok(Some(PrimaryOptions {
         policy,
         history_versions: a.ixfr_history,
+        secondary,
         ..PrimaryOptions::default()
     }))
 }

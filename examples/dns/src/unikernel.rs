@@ -56,7 +56,11 @@ pub async fn start<S: Stack, T: Time + WallClock, K: KvRw>(
 ) -> Result<(), Error> {
     let root = Key::default();
     let loaded = load_zones(&store, &root).await?;
-    if loaded.is_empty() {
+    let copies = config
+        .primary
+        .as_ref()
+        .is_some_and(|p| !p.secondary.zones.is_empty());
+    if loaded.is_empty() && !copies {
         return Err(Error::NoZones);
     }
     for z in &loaded {
@@ -92,9 +96,21 @@ pub async fn start<S: Stack, T: Time + WallClock, K: KvRw>(
     let reloader = std::pin::pin!(async {
         loop {
             time.sleep(every).await;
-            match load_zones(&store, &root).await {
-                Ok(z) if zones.current().holds(&z) => {}
-                Ok(z) if !z.is_empty() => {
+            let loaded = load_zones(&store, &root).await;
+            // Zones copied from other primaries are not in the store: keep them.
+            let copied: Vec<_> = config
+                .primary
+                .iter()
+                .flat_map(|p| &p.secondary.zones)
+                .filter_map(|z| zones.current().get(&z.origin).cloned())
+                .collect();
+            match loaded {
+                Ok(mut z) if !z.is_empty() || !copied.is_empty() => {
+                    z.retain(|x| !copied.iter().any(|c| c.origin() == x.origin()));
+                    z.extend(copied);
+                    if zones.current().holds(&z) {
+                        continue;
+                    }
                     for zone in &z {
                         log::info!("reloaded {} (serial {})", zone.origin(), zone.soa().serial);
                     }

@@ -81,6 +81,9 @@ pub struct ZonePolicy {
     pub notify: Vec<SocketAddr>,
     /// The key that signs those NOTIFYs, if any.
     pub notify_key: Option<Name>,
+    /// Who may NOTIFY us of a new serial of the zone, when we are its
+    /// secondary; nobody when empty.
+    pub notify_from: Acl,
 }
 
 /// The access rules and keys of a primary: a default for every zone and

@@ -89,6 +89,7 @@ impl Queue {
 pub struct Changes {
     updated: Queue,
     new_serial: Queue,
+    notified: Queue,
     acked: RefCell<HashSet<u16>>,
 }
 
@@ -101,6 +102,11 @@ impl Changes {
     /// Waits for zones whose serial changed; returns their origins.
     pub async fn new_serials(&self) -> Vec<Name> {
         self.new_serial.take().await
+    }
+
+    /// Waits for NOTIFYs accepted for zones we copy; returns their origins.
+    pub async fn notified(&self) -> Vec<Name> {
+        self.notified.take().await
     }
 
     /// Whether a NOTIFY with this ID was answered (and forgets it).
@@ -123,6 +129,8 @@ pub struct PrimaryOptions {
     pub history_versions: usize,
     /// Most records in the kept differences of each zone.
     pub history_records: usize,
+    /// Zones copied from other primaries (none by default).
+    pub secondary: super::secondary::SecondaryOptions,
 }
 
 impl Default for PrimaryOptions {
@@ -131,6 +139,7 @@ impl Default for PrimaryOptions {
             policy: Policy::default(),
             history_versions: 16,
             history_records: 100_000,
+            secondary: Default::default(),
         }
     }
 }
@@ -304,6 +313,32 @@ impl<C: WallClock> Primary<C> {
         true
     }
 
+    /// A NOTIFY (RFC 1996 §3.7): acknowledged, and the zone checked soon,
+    /// when the zone's policy allows the sender; REFUSED otherwise.
+    fn notify(
+        &mut self,
+        msg: &Message,
+        verified: Option<&Verified>,
+        peer: SocketAddr,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        if msg.questions.len() != 1 || msg.questions[0].qtype != Type::SOA {
+            return self.bare(msg, Rcode::FORMERR, false, verified, out);
+        }
+        let origin = &msg.questions[0].name;
+        let rules = self.policy.for_zone(origin);
+        if !rules
+            .notify_from
+            .allows(verified.map(|v| &v.key.name), peer.ip())
+        {
+            log::info!("refused NOTIFY for {origin} from {peer}");
+            return self.bare(msg, Rcode::REFUSED, false, verified, out);
+        }
+        log::info!("NOTIFY for {origin} from {peer}");
+        self.changes.notified.push(origin);
+        self.bare(msg, Rcode::NOERROR, true, verified, out)
+    }
+
     fn update(
         &mut self,
         msg: &Message,
@@ -423,6 +458,7 @@ impl<C: WallClock> Handler for Primary<C> {
                 self.transfer(&msg, verified.as_ref(), transport, peer, out, more)
             }
             Opcode::UPDATE => self.update(&msg, verified.as_ref(), peer, out),
+            Opcode::NOTIFY => self.notify(&msg, verified.as_ref(), peer, out),
             _ => {
                 if !self.responder.respond(query, transport, out) {
                     return false;

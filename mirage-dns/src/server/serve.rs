@@ -10,6 +10,7 @@ use mirage_core::{Key, KvRw, Stack, StackError, Time, UdpSocket, WallClock};
 
 use super::primary::{Changes, Primary, PrimaryOptions};
 use super::respond::{Options, Responder};
+use super::secondary::run_secondary;
 use super::tcp::{TcpOptions, serve_tcp};
 use super::udp::serve_udp;
 use super::zoneset::Zones;
@@ -87,7 +88,10 @@ pub async fn serve<S: Stack, T: Time>(
 /// changed by an update is written to `store` (when given) as
 /// `ORIGIN.zone`; when a zone's serial changes (by update or by a swap of
 /// `zones`), the secondaries of its policy are sent a NOTIFY (RFC 1996),
-/// repeated twice over 6 s unless answered.
+/// sent up to three times, 2, 4 and 8 s apart, until answered. The zones
+/// of `primary.secondary` are copied from their primaries and kept fresh
+/// ([`run_secondary`]), a NOTIFY allowed by a zone's `notify_from` prompting
+/// a check.
 pub async fn serve_primary<S: Stack, C: Time + WallClock, K: KvRw>(
     stack: &S,
     clock: &C,
@@ -107,6 +111,7 @@ pub async fn serve_primary<S: Stack, C: Time + WallClock, K: KvRw>(
         .await
         .map_err(|source| ServeError::BindTcp { addr, source })?;
     let policy = primary.policy.clone();
+    let secondary = primary.secondary.clone();
     let handler = Primary::new(
         Responder::new(zones.clone(), options.responder),
         zones.clone(),
@@ -126,7 +131,13 @@ pub async fn serve_primary<S: Stack, C: Time + WallClock, K: KvRw>(
     });
     let write = std::pin::pin!(write_back(&changes, &zones, store));
     let notify = std::pin::pin!(notify_loop(&changes, &zones, &policy, &udp, clock));
-    let tasks = select(watch, select(write, notify));
+    let copy = std::pin::pin!(async {
+        if secondary.zones.is_empty() {
+            std::future::pending::<()>().await;
+        }
+        run_secondary(stack, clock, zones.clone(), secondary, &changes).await
+    });
+    let tasks = select(select(watch, copy), select(write, notify));
     match select(select(u, t), tasks).await {
         Either::Left((Either::Left((r, _)), _)) => r.map_err(ServeError::Udp),
         Either::Left((Either::Right((r, _)), _)) => r.map_err(ServeError::Tcp),
