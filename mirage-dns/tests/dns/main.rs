@@ -2,6 +2,7 @@
 
 mod arbitrary;
 mod common;
+mod primary;
 mod server;
 mod sim;
 mod tsig;
