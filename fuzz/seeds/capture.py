@@ -227,8 +227,35 @@ def dns():
         shutil.rmtree(work, ignore_errors=True)
     with open(os.path.join(HERE, "example.com.zone"), "rb") as f:
         save("dns_zone", "example.com.zone", f.read())
+    tsig(queries)
     for name, text in ZONE_SNIPPETS.items():
         save("dns_zone", name, text.encode())
+
+
+# The key the dns_tsig target holds (fuzz_targets/dns_tsig.rs).
+TSIG_KEY = "hmac-sha256:k.example.:c2VjcmV0LWtleS1mb3ItZnV6emluZy10c2lnLXNlZWRzLTAx"
+
+
+def tsig(queries):
+    """dns_tsig seeds: first byte 0 = verify, 1 = sign and verify, 2 = BIND
+    key clause, 3 = dig -y triple."""
+    clear("dns_tsig")
+    for name, args in [("signed-soa", ["example.com", "SOA"]),
+                       ("signed-axfr-style", ["example.com", "A", "+norec", "+nsid"])]:
+        save("dns_tsig", name, b"\0" + capture_udp_query(["-y", TSIG_KEY] + args))
+    save("dns_tsig", "signed-tcp", b"\0" + capture_tcp_query(["-y", TSIG_KEY, "example.com", "AXFR"]))
+    for name in ("a", "noedns", "nsid-cookie"):
+        save("dns_tsig", f"sign-{name}", b"\1" + queries[name])
+    algorithm, key, secret = TSIG_KEY.split(":")
+    save("dns_tsig", "bind-key", b"\2" + f"""# as tsig-keygen prints it
+key "{key.rstrip('.')}" {{
+\talgorithm {algorithm};
+\tsecret "{secret}";
+}};
+/* a second key */ key "other" {{ algorithm hmac-sha512; secret "b3RoZXI="; }}; // done
+""".encode())
+    save("dns_tsig", "triple", b"\3" + TSIG_KEY.encode())
+    save("dns_tsig", "pair", b"\3" + TSIG_KEY.split(":", 1)[1].encode())
 
 
 ZONE_SNIPPETS = {
@@ -301,12 +328,25 @@ def capture_http(args):
 
 def http():
     clear("http_request")
+    clear("http_headers")
     for name, args in CURL_REQUESTS:
         data = capture_http(args)
         if not data:
             sys.exit(f"curl sent nothing for {name}")
         # First two bytes: the split point (little-endian), here the middle.
         save("http_request", name, struct.pack("<H", len(data) // 2) + data)
+        # http_headers: the Range and date values curl sent.
+        for line in data.split(b"\r\n"):
+            field, _, value = line.partition(b": ")
+            if field.lower() == b"range":
+                save("http_headers", f"range-{name}", b"\0" + struct.pack("<Q", 1000) + value)
+            elif field.lower() in (b"if-modified-since", b"if-unmodified-since", b"if-range"):
+                save("http_headers", f"date-{name}", b"\1" + value)
+    for i, value in enumerate([b"bytes=-500", b"bytes=100-", b"bytes=0-0,5-9"]):
+        save("http_headers", f"range-{i}", b"\0" + struct.pack("<Q", 1000) + value)
+    # The other two date forms a recipient must accept (RFC 9110 §5.6.7).
+    save("http_headers", "date-rfc850", b"\1Sunday, 06-Nov-94 08:49:37 GMT")
+    save("http_headers", "date-asctime", b"\1Sun Nov  6 08:49:37 1994")
 
 
 # ---------------------------------------------------------------- git
@@ -377,6 +417,7 @@ def gitrepo():
                 for i, (base, delta) in enumerate(pack_deltas(repo, f"{out}-{sha}.idx", pack)[:4]):
                     save("git_delta", f"delta-{i}", struct.pack("<H", len(base)) + base + delta)
         protocol(repo, ids)
+        refs(repo)
     finally:
         shutil.rmtree(repo, ignore_errors=True)
 
@@ -402,6 +443,22 @@ def pack_deltas(repo, idx_path, pack):
         kind = git(repo, "cat-file", "-t", base).decode().strip()
         out.append((git(repo, "cat-file", kind, base), zlib.decompress(entry[pos:])))
     return out
+
+
+def refs(repo):
+    """git_refs seeds: 0 = packed-refs, 1 = a loose ref file, 2 = a name."""
+    clear("git_refs")
+    git(repo, "branch", "feature/x")
+    git(repo, "pack-refs", "--all")
+    with open(os.path.join(repo, ".git/packed-refs"), "rb") as f:
+        save("git_refs", "packed-refs", b"\0" + f.read())
+    git(repo, "branch", "loose")
+    with open(os.path.join(repo, ".git/refs/heads/loose"), "rb") as f:
+        save("git_refs", "loose-id", b"\1" + f.read())
+    with open(os.path.join(repo, ".git/HEAD"), "rb") as f:
+        save("git_refs", "loose-symbolic", b"\1" + f.read())
+    for name in ("refs/heads/main", "refs/tags/v1", "refs/heads/feature/x", "HEAD"):
+        save("git_refs", "name-" + name.replace("/", "-"), b"\2" + name.encode())
 
 
 def pkt(data):
