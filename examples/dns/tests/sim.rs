@@ -113,3 +113,91 @@ fn refuses_to_start_without_zones() {
         .unwrap();
     assert!(matches!(r, Err(Error::NoZones)));
 }
+
+#[test]
+fn each_update_becomes_a_commit_in_an_irmin_store() {
+    use mirage_dns::server::{Policy, PrimaryOptions};
+    use mirage_dns::tsig::{Key as TsigKey, Keyring, Signer};
+    use mirage_irmin::{MemBackend, Repo};
+
+    let mut sim = Simulation::new(11);
+    let net = MemInternet::new();
+    let repo = Repo::new(MemBackend::default(), sim.clock());
+    let main = repo.branch("main").unwrap();
+    let key = Key::parse("example.com.zone").unwrap();
+    sim.block_on(KvRw::set(&main, &key, zone("192.0.2.80")))
+        .unwrap()
+        .unwrap();
+    let secret = "hmac-sha256:upd:c2VjcmV0c2VjcmV0";
+    let mut keys = Keyring::new();
+    keys.insert(TsigKey::parse_triple(secret).unwrap()).unwrap();
+    let mut policy = Policy {
+        keys,
+        ..Policy::default()
+    };
+    policy.default.update.add("key:upd").unwrap();
+    let config = Config {
+        addr: SocketAddr::new(SERVER, 53),
+        reload: None,
+        serve: Default::default(),
+        primary: Some(PrimaryOptions {
+            policy,
+            ..PrimaryOptions::default()
+        }),
+        write_back: true,
+    };
+    sim.spawn(start(net.host([SERVER]), sim.clock(), main.clone(), config));
+    let client = net.host([CLIENT]);
+    let clock = sim.clock();
+    sim.block_on(async {
+        clock.sleep(Duration::from_millis(1)).await;
+        let sock = client.udp_bind(SocketAddr::new(CLIENT, 0)).await.unwrap();
+        for (i, addr) in ["192.0.2.1", "192.0.2.2"].iter().enumerate() {
+            let mut m = Message::default();
+            m.header.id = i as u16;
+            m.header.opcode = 5;
+            m.questions.push(Question {
+                name: "example.com.".parse().unwrap(),
+                qtype: Type::SOA,
+                qclass: Class::IN,
+            });
+            let origin = "example.com.".parse().unwrap();
+            m.authority =
+                mirage_dns::zone::parse_str(&format!("new{i} 60 A {addr}\n"), "u", &origin)
+                    .unwrap();
+            let mut bytes = Vec::new();
+            m.emit(&mut bytes).unwrap();
+            let now = mirage_core::WallClock::now_posix(&clock).secs as u64;
+            Signer::new(TsigKey::parse_triple(secret).unwrap(), Vec::new())
+                .sign(&mut bytes, now)
+                .unwrap();
+            sock.send_to(&bytes, SocketAddr::new(SERVER, 53))
+                .await
+                .unwrap();
+            let mut buf = vec![0u8; 1500];
+            let (n, _) = sock.recv_from(&mut buf).await.unwrap();
+            assert_eq!(Message::parse(&buf[..n]).unwrap().rcode(), Rcode::NOERROR);
+            clock.sleep(Duration::from_millis(10)).await;
+            assert_eq!(
+                ask(&sock, &format!("new{i}.example.com."), Type::A)
+                    .await
+                    .answers
+                    .len(),
+                1
+            );
+        }
+    })
+    .unwrap();
+    // The first version plus one commit per update.
+    let history = sim.block_on(main.history(&key)).unwrap().unwrap();
+    assert_eq!(history.len(), 3);
+    let text = sim
+        .block_on(mirage_core::KvRo::get(&main, &key))
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8(text.to_vec()).unwrap();
+    assert!(
+        text.contains("new1.example.com. 60 IN A 192.0.2.2") && text.contains(" 3 7200 "),
+        "{text}"
+    );
+}
