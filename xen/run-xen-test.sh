@@ -111,7 +111,7 @@ if [ "$name" = xen-hello ]; then
     expect '\(d[0-9]+\).*xen-hello: xenstore says name=xen-hello' "guest read XenStore (grant table, event channel upcalls)"
     expect 'XENTEST: pv console: xen-hello: hello on the Xen PV console' "guest wrote to the Xen PV console (xenconsoled log)"
     expect '\(d[0-9]+\).*xen-hello: tick 3 after' "guest timers (single-shot timer + block)"
-    expect '\(d[0-9]+\).*xen-hello: netfront connected' "guest netfront connected to netback"
+    expect '\(d[0-9]+\).*mirage-xen-rt: netfront vif/0 connected' "guest netfront connected to netback"
     expect 'XENTEST: udp echo answered' "dom0 got the UDP echo back over the bridge"
     expect 'XENTEST: ping ok' "guest answered ping"
     expect 'XENTEST: http ok' "dom0 fetched the page over HTTP (TCP over netfront)"
@@ -123,7 +123,7 @@ expect 'XENTEST: guest state shutdown' "guest shut down cleanly (not crashed)"
 # Guest-side timings from Xen's console timestamps ("(d1) [seconds] ...").
 ts() { tr -d '\r' < "$log" | grep -m1 -E "^\(d[0-9]+\) \[ *[0-9.]+\] .*$1" | sed -E 's/^\(d[0-9]+\) \[ *([0-9.]+)\].*/\1/'; }
 t_entry=$(ts 'mirage-xen-rt: PVH entry')
-for mark in 'mirage-xen-rt: Xen 4' 'xenstore says' 'netfront connected' 'UDP echo on port'; do
+for mark in 'mirage-xen-rt: Xen 4' 'xenstore says' 'netfront vif/0 connected' 'UDP echo on port'; do
     t=$(ts "$mark")
     if [ -n "$t_entry" ] && [ -n "$t" ]; then
         say "guest: PVH entry -> '$mark': $(echo "$t $t_entry" | awk '{printf "%.1f", ($1 - $2) * 1000}') ms"

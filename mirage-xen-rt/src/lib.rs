@@ -10,6 +10,7 @@ pub mod bootinfo;
 pub mod clock;
 pub mod executor;
 pub mod memory;
+pub mod params;
 
 #[cfg(feature = "pvh")]
 pub mod arch;

@@ -11,9 +11,18 @@ use core::future::Future;
 use mirage_xen::guest::{ConnectError, DEFAULT_GRANT_FRAMES, Xen};
 use mirage_xen::hypercall::x86_64::XenHypervisor;
 
+use core::pin::pin;
+use core::time::Duration;
+
+use futures::future::{Either, select};
+use mirage_core::network::Network;
+use mirage_core::time::timeout;
+use mirage_xen::netfront::{Netfront, NetfrontError, NetfrontOptions};
+
 use crate::boot::{Boot, crash, poweroff};
 use crate::debugcon::DebugConsole;
 use crate::executor::{Timers, block_on};
+use crate::params::{BootParams, ParamError};
 use crate::println;
 use crate::random::CpuRandom;
 use crate::xen::{XenClock, XenRuntime};
@@ -26,6 +35,32 @@ pub struct Devices {
     cmdline: String,
     runtime: Rc<XenRuntime>,
     xen: OnceCell<Xen<XenHypervisor>>,
+    params: BootParams,
+    stack: OnceCell<mirage_net::Stack>,
+}
+
+/// How long netfront may wait for its backend at boot.
+pub const NETFRONT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the network could not be set up at boot.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetSetupError {
+    /// A boot parameter is malformed.
+    #[error("boot parameters: {0}")]
+    Params(#[from] ParamError),
+    /// Connecting to XenStore or the grant table failed.
+    #[error("connecting to Xen: {0}")]
+    Connect(#[from] ConnectError),
+    /// netfront `vif/0` did not connect.
+    #[error("netfront: {0}")]
+    Netfront(#[from] NetfrontError),
+    /// netfront's backend did not answer within [`NETFRONT_TIMEOUT`].
+    #[error("netfront: no backend within {NETFRONT_TIMEOUT:?}")]
+    NetfrontTimeout,
+    /// The stack refused the configuration.
+    #[error("network configuration: {0}")]
+    Config(#[from] mirage_net::ConfigError),
 }
 
 impl Devices {
@@ -54,6 +89,18 @@ impl Devices {
         &self.runtime
     }
 
+    /// The boot parameters the runtime read from the command line.
+    pub fn params(&self) -> &BootParams {
+        &self.params
+    }
+
+    /// Our TCP/IP stack (mirage-net) on netfront `vif/0`, configured from
+    /// `ipv4=`/`gateway=`; `None` when the command line has no `ipv4=`.
+    /// [`run`] drives it alongside the application.
+    pub fn stack(&self) -> Option<mirage_net::Stack> {
+        self.stack.get().cloned()
+    }
+
     /// Connects the PV device layer: grant table and XenStore (sharing this
     /// runtime's `shared_info` and event channels' page), from which the
     /// frontends (netfront, blkfront, console) are built.
@@ -68,7 +115,10 @@ impl Devices {
     }
 }
 
-/// Runs `start(devices)` under Xen and ends the domain with its result:
+/// Runs `start(devices)` under Xen and ends the domain with its result.
+/// With `ipv4=ADDR/LEN` (and optionally `gateway=ADDR`) on the command line
+/// it first connects netfront `vif/0` under mirage-net, offers the stack as
+/// [`Devices::stack`] and drives it alongside the application. Ends with
 /// `poweroff` on `Ok`, `crash` after printing the error otherwise. Without
 /// Xen (plain QEMU) it prints `no Xen` and exits through the QEMU debug-exit
 /// port.
@@ -96,6 +146,13 @@ where
         rt.timer_port(),
         rt.now().as_micros()
     );
+    let params = match BootParams::parse(boot.info.cmdline()) {
+        Ok(p) => p,
+        Err(e) => {
+            println!("mirage-xen-rt: bad boot parameters: {e}");
+            crash()
+        }
+    };
     let timers = Rc::new(Timers::new());
     let devices = Devices {
         clock: XenClock::new(rt.clone(), timers.clone()),
@@ -103,8 +160,33 @@ where
         cmdline: String::from(boot.info.cmdline()),
         runtime: rt.clone(),
         xen: OnceCell::new(),
+        params,
+        stack: OnceCell::new(),
     };
-    match block_on(start(devices), &*rt, &timers) {
+    let app = async move {
+        let runner = match params.net_config() {
+            None => None,
+            Some(config) => match connect_net(&devices, config).await {
+                Ok((stack, runner)) => {
+                    let _ = devices.stack.set(stack);
+                    Some(runner)
+                }
+                Err(e) => {
+                    println!("mirage-xen-rt: network setup failed: {e}");
+                    crash()
+                }
+            },
+        };
+        let app = pin!(start(devices));
+        match runner {
+            None => app.await,
+            Some(runner) => match select(pin!(runner.run()), app).await {
+                Either::Left((never, _)) => never,
+                Either::Right((out, _)) => out,
+            },
+        }
+    };
+    match block_on(app, &*rt, &timers) {
         Ok(()) => {
             println!("mirage-xen-rt: application finished, powering off");
             poweroff()
@@ -114,4 +196,31 @@ where
             crash()
         }
     }
+}
+
+type NetRunner = mirage_net::Runner<Netfront<XenHypervisor>, XenClock>;
+
+/// Connects netfront `vif/0` and puts our stack on it.
+async fn connect_net(
+    devices: &Devices,
+    config: mirage_net::Config,
+) -> Result<(mirage_net::Stack, NetRunner), NetSetupError> {
+    let xen = devices.xen()?;
+    let nic = timeout(
+        &devices.clock,
+        NETFRONT_TIMEOUT,
+        Netfront::connect(&xen, 0, NetfrontOptions::default()),
+    )
+    .await
+    .map_err(|_| NetSetupError::NetfrontTimeout)??;
+    println!(
+        "mirage-xen-rt: netfront vif/0 connected, mac {}, mtu {}",
+        nic.mac_address(),
+        nic.capabilities().mtu
+    );
+    let (stack, runner) = mirage_net::Stack::new(nic, devices.clock(), devices.random(), config)?;
+    if let Some(ip) = stack.ipv4() {
+        println!("mirage-xen-rt: IPv4 {}/{}", ip.address, ip.prefix_len);
+    }
+    Ok((stack, runner))
 }
