@@ -104,6 +104,11 @@ impl Changes {
         self.new_serial.take().await
     }
 
+    /// Marks a zone as changed here, to be written back to the store.
+    pub fn mark_updated(&self, origin: &Name) {
+        self.updated.push(origin);
+    }
+
     /// Waits for NOTIFYs accepted for zones we copy; returns their origins.
     pub async fn notified(&self) -> Vec<Name> {
         self.notified.take().await
@@ -201,6 +206,14 @@ impl<C: WallClock> Primary<C> {
                 self.changes.new_serial.push(z.origin());
             }
         }
+    }
+
+    /// The largest UDP answer the client of `msg` takes (RFC 6891 §6.2.5).
+    fn udp_limit(&self, msg: &Message) -> usize {
+        let ours = self.responder.options().max_udp_payload.max(512);
+        msg.edns
+            .as_ref()
+            .map_or(512, |e| e.effective_payload().min(ours)) as usize
     }
 
     fn now(&self) -> u64 {
@@ -377,6 +390,12 @@ impl<C: WallClock> Primary<C> {
     }
 }
 
+/// The size of the TSIG record our signature with `v`'s key adds.
+fn tsig_len(v: &Verified) -> usize {
+    let k = &v.key;
+    k.name.as_wire().len() + 10 + k.algorithm.wire().len() + 16 + k.algorithm.mac_len()
+}
+
 /// Whether a plain query asks for a zone transfer (reads the first question's type).
 fn asks_transfer(q: &[u8]) -> bool {
     let mut pos = 12;
@@ -464,6 +483,23 @@ impl<C: WallClock> Handler for Primary<C> {
                     return false;
                 }
                 if let Some(v) = &verified {
+                    let limit = self.udp_limit(&msg);
+                    if transport == Transport::Udp && out.len() + tsig_len(v) > limit {
+                        // No room for the signature: a signed, truncated
+                        // answer sends the client to TCP (RFC 8945 §5.3).
+                        let mut header = Primary::<C>::header(&msg.header);
+                        header.tc = true;
+                        header.aa = out.len() > 2 && out[2] & 0x04 != 0;
+                        let cut = Message {
+                            header,
+                            questions: msg.questions.clone(),
+                            ..Message::default()
+                        };
+                        out.clear();
+                        if cut.emit(out).is_err() {
+                            return false;
+                        }
+                    }
                     let _ = v.signer().sign(out, now);
                 }
                 true

@@ -225,13 +225,16 @@ fn soa_fields(zone: &Zone) -> (u32, u32, u32) {
     (s.refresh, s.retry, s.expire)
 }
 
-/// Keeps the zones of `options` in `zones` fresh: checks each primary's
+/// Keeps the zones of `options` in `zones` fresh (a copy already in `zones`
+/// at the start, say loaded from the store, is the base and lives for its
+/// expire interval): checks each primary's
 /// SOA when the refresh timer of the zone's SOA fires (or a NOTIFY for it
 /// arrives through `changes`), transfers when the serial is newer, and
 /// swaps the new copy in. While the primary cannot be reached the last
 /// good copy is served, checked again every retry interval, and dropped
-/// once the expire interval passes without a successful check. Never
-/// returns.
+/// once the expire interval passes without a successful check. Each new
+/// copy is marked in `changes` as updated, so a server with a store writes
+/// it back. Never returns.
 pub async fn run_secondary<S: Stack, C: Time + WallClock>(
     stack: &S,
     clock: &C,
@@ -240,12 +243,15 @@ pub async fn run_secondary<S: Stack, C: Time + WallClock>(
     changes: &Changes,
 ) {
     let start = clock.now();
+    // A copy loaded at boot (from the store) lives for its expire interval.
     let mut slots: Vec<Slot> = options
         .zones
         .iter()
-        .map(|_| Slot {
+        .map(|z| Slot {
             next_check: start,
-            expires: None,
+            expires: zones.current().get(&z.origin).map(|c| {
+                start + Duration::from_secs(soa_fields(c).2 as u64).max(options.min_interval)
+            }),
         })
         .collect();
     loop {
@@ -263,6 +269,7 @@ pub async fn run_secondary<S: Stack, C: Time + WallClock>(
                     if let Some(new) = new {
                         log::info!("transferred {} serial {}", z.origin, new.soa().serial);
                         zones.swap(zones.current().with_zone(new));
+                        changes.mark_updated(&z.origin);
                     }
                     let held = zones.current().get(&z.origin).map(soa_fields);
                     let (refresh, _, expire) = held.unwrap_or((0, 0, 0));

@@ -85,8 +85,8 @@ pub async fn serve<S: Stack, T: Time>(
 
 /// Serves `zones` on UDP and TCP at `addr` as a primary: TSIG, AXFR and
 /// IXFR, dynamic UPDATE and NOTIFY as `primary.policy` allows. A zone
-/// changed by an update is written to `store` (when given) as
-/// `ORIGIN.zone`; when a zone's serial changes (by update or by a swap of
+/// changed by an update (or a new copy of a secondary zone) is written to
+/// `store` (when given) as `ORIGIN.zone`; when a zone's serial changes (by update or by a swap of
 /// `zones`), the secondaries of its policy are sent a NOTIFY (RFC 1996),
 /// sent up to three times, 2, 4 and 8 s apart, until answered. The zones
 /// of `primary.secondary` are copied from their primaries and kept fresh

@@ -191,6 +191,36 @@ fn tsig_failures_rfc8945_5_2() {
     let t = find_tsig(&a[0]).unwrap().unwrap().2;
     assert_eq!(t.other, (NOW as u64).to_be_bytes()[2..].to_vec());
     assert!(signer.is_some() && t.mac.len() == 32);
+    // A signed answer too big for UDP with its TSIG: truncated and signed.
+    let q = query("big.example.com.", Type::TXT, None);
+    let (a, signer) = exchange(&mut p, &q, Some(XFR), NOW, Transport::Udp, FAR);
+    let m = Message::parse(&a[0]).unwrap();
+    assert!(
+        m.header.tc && m.answers.is_empty() && a[0].len() <= 512,
+        "{m:?}"
+    );
+    assert!(signer.unwrap().verify_response(&a[0]).unwrap());
+    let (a, _) = exchange(&mut p, &q, Some(XFR), NOW, Transport::Tcp, FAR);
+    assert_eq!(records(&a).len(), 6);
+    // One that fits alone but not with its signature, likewise.
+    let long = format!("fit TXT \"{}\" \"{}\"", "a".repeat(255), "b".repeat(150));
+    let text = format!("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n{long}\n");
+    let zones = Zones::new(ZoneSet::new([zone("example.com.", &text)]));
+    let mut p2 = primary(&zones);
+    let q = query("fit.example.com.", Type::TXT, None);
+    let plain = ask_msg(
+        &mut Responder::new(zones.clone(), Options::default()),
+        &q,
+        Transport::Udp,
+    );
+    assert!(!plain.header.tc && plain.answers.len() == 1);
+    let (a, signer) = exchange(&mut p2, &q, Some(XFR), NOW, Transport::Udp, FAR);
+    let m = Message::parse(&a[0]).unwrap();
+    assert!(
+        m.header.tc && m.header.aa && m.answers.is_empty() && a[0].len() <= 512,
+        "{m:?}"
+    );
+    assert!(signer.unwrap().verify_response(&a[0]).unwrap());
     // A plain query signed with a good key gets a signed answer.
     let q = query("www.example.com.", Type::A, None);
     let (a, signer) = exchange(&mut p, &q, Some(XFR), NOW, Transport::Udp, FAR);
@@ -333,8 +363,9 @@ fn secondary_follows_notify_keeps_its_copy_then_expires() {
             let _ = select(server, halt).await;
         });
     }
-    // The secondary: starts empty.
+    // The secondary: starts empty; keeps its copies in a store.
     let s_zones = Zones::new(ZoneSet::default());
+    let s_store = MemKv::new(sim.clock());
     {
         let (stack, clock, zones) = (net.host([S]), sim.clock(), s_zones.clone());
         let key = std::sync::Arc::new(Key::parse_triple(XFR).unwrap());
@@ -347,8 +378,9 @@ fn secondary_follows_notify_keeps_its_copy_then_expires() {
             timeout: Duration::from_secs(2),
             ..SecondaryOptions::default()
         };
+        let store = s_store.clone();
         sim.spawn(async move {
-            serve_primary::<_, _, MemKv>(
+            serve_primary(
                 &stack,
                 &clock,
                 SocketAddr::new(S, 53),
@@ -359,7 +391,7 @@ fn secondary_follows_notify_keeps_its_copy_then_expires() {
                     ..PrimaryOptions::default()
                 },
                 ServeOptions::default(),
-                None,
+                Some(&store),
             )
             .await
         });
@@ -373,6 +405,15 @@ fn secondary_follows_notify_keeps_its_copy_then_expires() {
     assert_eq!(serial(&s_zones), Some(2));
     let copy = s_zones.current().get(&origin).unwrap().clone();
     assert_eq!(&copy, p_zones.current().get(&origin).unwrap());
+    let stored = sim
+        .block_on(s_store.get(&zone_key(&origin).unwrap()))
+        .unwrap()
+        .unwrap();
+    let stored = String::from_utf8(stored.to_vec()).unwrap();
+    assert!(
+        stored.contains("new.example.com. 60 IN A 192.0.2.3"),
+        "{stored}"
+    );
     // The primary goes away: the copy is served through refresh and retry...
     stop.set(true);
     sim.run_for(Duration::from_secs(500)).unwrap();
