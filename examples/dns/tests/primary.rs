@@ -228,6 +228,40 @@ fn axfr_and_ixfr_with_tsig() {
 }
 
 #[test]
+fn multi_message_axfr_is_signed_throughout() {
+    if !have("dig") {
+        println!("SKIP: dig is not installed (apt-get install dnsutils)");
+        return;
+    }
+    let mut text = ZONE.to_string();
+    for i in 0..3000 {
+        text.push_str(&format!(
+            "host{i} TXT \"host number {i} of a zone that needs many messages\"\n"
+        ));
+    }
+    let dir = ZoneDir::new("primary-big", &[("example.com.zone", &text)]);
+    let p = start_primary(dir.path(), &[]);
+    {
+        let out = dig(p.port, &[&format!("-y{XFR}"), "example.com", "AXFR"]);
+        assert_eq!(
+            records(&out).len(),
+            3008,
+            "{}",
+            &out[out.len().saturating_sub(2000)..]
+        );
+        let messages: usize = out
+            .lines()
+            .find_map(|l| l.strip_prefix(";; XFR size: "))
+            .and_then(|l| l.split("messages ").nth(1))
+            .and_then(|l| l.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(messages > 5, "{messages} messages");
+        assert!(!out.contains("failure") && !out.contains("failed"), "{out}");
+    }
+}
+
+#[test]
 fn nsupdate_with_tsig() {
     if !have("dig") || !have("nsupdate") {
         println!("SKIP: dig or nsupdate is not installed (apt-get install dnsutils)");
