@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use dns::unikernel::{Config, start};
 use mirage_dns::server::{
-    Acl, Options, Policy, PrimaryOptions, SecondaryOptions, SecondaryZone, ServeOptions, TcpOptions,
+    Options, Policy, PrimaryOptions, SecondaryOptions, SecondaryZone, ServeOptions, TcpOptions,
+    ZonePolicy,
 };
 use mirage_dns::tsig::{Key, Keyring};
+use mirage_dns::wire::Name;
 use mirage_unix::{BoxError, Devices};
 
 #[derive(Clone, clap::Args)]
@@ -38,15 +40,18 @@ struct Args {
     /// A file of BIND `key` clauses to read TSIG keys from.
     #[arg(long, value_name = "PATH")]
     tsig_key_file: Option<std::path::PathBuf>,
-    /// Who may AXFR/IXFR: `key:NAME` or `ADDRESS[/PREFIX]` (repeatable).
+    /// Who may AXFR/IXFR: `key:NAME` or `ADDRESS[/PREFIX]`, for every
+    /// zone, or `ORIGIN=WHO` for one zone (repeatable).
     #[arg(long, value_name = "WHO")]
     allow_transfer: Vec<String>,
-    /// Which key may send dynamic updates: `key:NAME` (repeatable).
+    /// Which key may send dynamic updates: `key:NAME`, or
+    /// `ORIGIN=key:NAME` for one zone (repeatable).
     #[arg(long, value_name = "WHO")]
     allow_update: Vec<String>,
-    /// A secondary to send NOTIFY to when a serial changes, `ADDRESS:PORT` (repeatable).
+    /// A secondary to send NOTIFY to when a serial changes, `ADDRESS:PORT`,
+    /// or `ORIGIN=ADDRESS:PORT` for one zone (repeatable).
     #[arg(long, value_name = "ADDR")]
-    notify: Vec<std::net::SocketAddr>,
+    notify: Vec<String>,
     /// The key that signs our NOTIFYs.
     #[arg(long, value_name = "NAME")]
     notify_key: Option<String>,
@@ -58,12 +63,31 @@ struct Args {
     #[arg(long, value_name = "ZONE")]
     secondary: Vec<String>,
     /// Who may NOTIFY us of a new serial of a copied zone: `key:NAME` or
-    /// `ADDRESS[/PREFIX]` (repeatable).
+    /// `ADDRESS[/PREFIX]`, or `ORIGIN=WHO` for one zone (repeatable).
     #[arg(long, value_name = "WHO")]
     allow_notify: Vec<String>,
     /// Zone versions kept for IXFR.
     #[arg(long, default_value_t = 16)]
     ixfr_history: usize,
+}
+
+/// Which rule of a zone a command-line entry adds to.
+#[derive(Clone, Copy)]
+enum Field {
+    Transfer,
+    Update,
+    NotifyFrom,
+    Notify,
+}
+
+fn add(zone: &mut ZonePolicy, field: Field, entry: &str) -> Result<(), BoxError> {
+    match field {
+        Field::Transfer => zone.transfer.add(entry)?,
+        Field::Update => zone.update.add(entry)?,
+        Field::NotifyFrom => zone.notify_from.add(entry)?,
+        Field::Notify => zone.notify.push(entry.parse()?),
+    }
+    Ok(())
 }
 
 /// The primary's rules from the command line; `None` when no option asks for one.
@@ -88,18 +112,31 @@ fn primary(a: &Args) -> Result<Option<PrimaryOptions>, BoxError> {
         keys,
         ..Policy::default()
     };
-    for entry in &a.allow_transfer {
-        policy.default.transfer.add(entry)?;
-    }
-    let mut update = Acl::default();
-    for entry in &a.allow_update {
-        update.add(entry)?;
-    }
-    policy.default.update = update;
-    policy.default.notify = a.notify.clone();
     policy.default.notify_key = a.notify_key.as_deref().map(str::parse).transpose()?;
-    for entry in &a.allow_notify {
-        policy.default.notify_from.add(entry)?;
+    // Entries for every zone first; a zone named in an entry of its own
+    // starts from those and adds its own.
+    let lists: [(&[String], Field); 4] = [
+        (&a.allow_transfer, Field::Transfer),
+        (&a.allow_update, Field::Update),
+        (&a.allow_notify, Field::NotifyFrom),
+        (&a.notify, Field::Notify),
+    ];
+    for (entries, field) in lists {
+        for entry in entries.iter().filter(|e| !e.contains('=')) {
+            add(&mut policy.default, field, entry)?;
+        }
+    }
+    for (entries, field) in lists {
+        for entry in entries {
+            if let Some((origin, rest)) = entry.split_once('=') {
+                let origin: Name = origin.parse()?;
+                let zone = policy
+                    .zones
+                    .entry(origin)
+                    .or_insert_with(|| policy.default.clone());
+                add(zone, field, rest)?;
+            }
+        }
     }
     let mut secondary = SecondaryOptions::default();
     for spec in &a.secondary {

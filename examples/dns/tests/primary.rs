@@ -425,3 +425,30 @@ fn knot_as_secondary() {
     let l = log();
     assert!(l.contains("IXFR") || l.contains("incremental"), "{l}");
 }
+
+#[test]
+fn per_zone_transfer_rules() {
+    if !have("dig") {
+        println!("SKIP: dig is not installed (apt-get install dnsutils)");
+        return;
+    }
+    let org = "$ORIGIN example.org.\n$TTL 60\n@ SOA ns1.example.com. hm.example.com. 7 7200 3600 1209600 60\n@ NS ns1.example.com.\nx A 192.0.2.7\n";
+    let dir = ZoneDir::new(
+        "primary-per-zone",
+        &[("example.com.zone", ZONE), ("example.org.zone", org)],
+    );
+    let p = start_primary(
+        dir.path(),
+        &["--allow-transfer", "example.org.=127.0.0.0/8"],
+    );
+    // example.org: the key for every zone, and unsigned from 127/8.
+    let out = dig(p.port, &["example.org", "AXFR"]);
+    assert_eq!(records(&out).len(), 4, "{out}");
+    let out = dig(p.port, &[&format!("-y{XFR}"), "example.org", "AXFR"]);
+    assert_eq!(records(&out).len(), 4, "{out}");
+    // example.com: the key only.
+    let out = dig(p.port, &["example.com", "AXFR"]);
+    assert!(records(&out).is_empty(), "{out}");
+    let out = dig(p.port, &[&format!("-y{XFR}"), "example.com", "AXFR"]);
+    assert_eq!(records(&out).len(), 8, "{out}");
+}
