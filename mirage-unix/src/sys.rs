@@ -70,6 +70,31 @@ pub fn open_beneath(dir: BorrowedFd<'_>, path: &CStr, flags: libc::c_int) -> io:
     }
 }
 
+/// `fstatat(2)` of `name` (one path component, no `/`) in the directory
+/// `dir`, without following a symbolic link there: a link is reported as
+/// a link. Gives the file's type, size and modification time in one call,
+/// with no descriptor opened.
+pub fn stat_entry(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<libc::stat> {
+    // SAFETY: stat is plain old data that fstatat fills in; all-zero is a
+    // valid value for it.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: the descriptor is borrowed for the call, `name` is a valid
+    // NUL-terminated string, and `st` is a valid, writable stat.
+    let rc = unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if rc == 0 {
+        Ok(st)
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 pub mod tap {
     //! Opening a TAP device and asking the kernel for its MAC, MTU and flags.
 

@@ -39,7 +39,10 @@
 //! SHA-256 over its sorted entries, each as a kind byte, the name's length
 //! and bytes, and the entry's own digest. Symbolic links are followed only
 //! while they stay inside the root; a key reaching outside it fails with
-//! [`DirKvError::OutsideRoot`].
+//! [`DirKvError::OutsideRoot`]. Reads open a key with one
+//! `openat2(RESOLVE_BENEATH)` relative to the root, so the kernel itself
+//! refuses a walk out of it; absolute links, and hosts without `openat2`,
+//! are checked component by component instead.
 //!
 //! The file operations are synchronous on the instance's thread: quick on a
 //! local disk with the page cache, and they stall only this instance.

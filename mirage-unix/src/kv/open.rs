@@ -14,7 +14,7 @@ use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
 
-use mirage_core::{Key, KvError};
+use mirage_core::{EntryKind, Key, KvError, PosixTime};
 
 use super::{DirKv, io_err, is_missing};
 use crate::sys;
@@ -75,6 +75,53 @@ impl DirKv {
             Err(e) if is_missing(&e) => Ok(None),
             Err(e) => Err(io_err(&path, e)),
         }
+    }
+}
+
+/// What [`DirKv::stat_top`] found.
+pub(super) enum Top {
+    /// Nothing is there.
+    Missing,
+    /// A value or a dictionary, its size and modification time.
+    Found(EntryKind, u64, PosixTime),
+    /// Something else (a symbolic link, a FIFO): ask the general way.
+    Other,
+}
+
+impl DirKv {
+    /// For a key of one segment: what is at it, from one `fstatat` in the
+    /// root's directory that does not follow a symbolic link, so what it
+    /// finds is inside the root. Saves opening and closing a descriptor
+    /// for the common case of a file at the top of a site.
+    pub(super) fn stat_top(&self, name: &str) -> Result<Top, KvError> {
+        let Ok(c_name) = CString::new(name) else {
+            return Ok(Top::Other);
+        };
+        let st = match sys::stat_entry(self.root_dir.as_fd(), &c_name) {
+            Ok(st) => st,
+            Err(e) if is_missing(&e) => return Ok(Top::Missing),
+            Err(e) => return Err(io_err(&self.root.join(name), e)),
+        };
+        let kind = match st.st_mode & libc::S_IFMT {
+            libc::S_IFREG => EntryKind::Value,
+            libc::S_IFDIR => EntryKind::Dictionary,
+            _ => return Ok(Top::Other),
+        };
+        let modified = posix_of(st.st_mtime, st.st_mtime_nsec);
+        Ok(Top::Found(
+            kind,
+            u64::try_from(st.st_size).unwrap_or(0),
+            modified,
+        ))
+    }
+}
+
+/// A `stat` time stamp (seconds and nanoseconds since the epoch, the
+/// nanoseconds in 0..1e9) as a [`PosixTime`].
+fn posix_of(secs: i64, nanos: i64) -> PosixTime {
+    PosixTime {
+        secs,
+        nanos: u32::try_from(nanos.clamp(0, 999_999_999)).unwrap_or(0),
     }
 }
 

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use mirage_core::key::MAX_SEGMENT_LEN;
 use mirage_core::{Digest, EntryKind, Key, KvError, KvRo, Metadata, PosixTime};
 
-use super::open::Access;
+use super::open::{Access, Top};
 use super::{DirKv, RESERVED, digest, io_err, kind_at};
 
 /// One entry of a directory as the store sees it.
@@ -140,6 +140,13 @@ impl KvRo for DirKv {
         if key.is_root() || super::is_reserved(key) {
             return self.kind(key);
         }
+        if let [name] = key.segments() {
+            match self.stat_top(name)? {
+                Top::Missing => return Ok(None),
+                Top::Found(kind, _, _) => return Ok(Some(kind)),
+                Top::Other => {}
+            }
+        }
         let Some(file) = self.open_key(key, Access::Stat)? else {
             return Ok(None);
         };
@@ -216,6 +223,20 @@ impl KvRo for DirKv {
                 .ok_or_else(|| KvError::NotFound(key.clone()))?;
             let modified = self.last_modified(key).await?;
             return Ok(Metadata::new(kind, 0, modified));
+        }
+        if let [name] = key.segments() {
+            match self.stat_top(name)? {
+                Top::Missing => return Err(KvError::NotFound(key.clone())),
+                Top::Found(EntryKind::Value, size, modified) => {
+                    return Ok(Metadata::new(EntryKind::Value, size, modified));
+                }
+                Top::Found(EntryKind::Dictionary, _, _) => {
+                    let path = self.path(key)?;
+                    let modified = posix(self.newest(&path, EntryKind::Dictionary)?);
+                    return Ok(Metadata::new(EntryKind::Dictionary, 0, modified));
+                }
+                Top::Other => {}
+            }
         }
         let Some(file) = self.open_key(key, Access::Stat)? else {
             return Err(KvError::NotFound(key.clone()));

@@ -303,6 +303,7 @@ fn metadata_agrees_with_the_single_questions() {
     fs::create_dir_all(root.join("site/css")).unwrap();
     fs::write(root.join("site/index.html"), "<h1>hi</h1>").unwrap();
     fs::write(root.join("site/css/main.css"), "body{}").unwrap();
+    fs::write(root.join("top.txt"), "at the top").unwrap();
     // Relative links: one staying inside (resolved by the kernel beneath
     // the root), one climbing out of it.
     symlink("site/index.html", root.join("home.html")).unwrap();
@@ -330,6 +331,7 @@ fn metadata_agrees_with_the_single_questions() {
     let kv = DirKv::open(root, false).unwrap();
     block_on(async {
         for key in [
+            "top.txt",
             "site/index.html",
             "site/css/main.css",
             "home.html",
@@ -359,14 +361,23 @@ fn metadata_agrees_with_the_single_questions() {
                 .unwrap()[..],
             b"ody"
         );
-        for key in ["nothing", "site/nothing", "site/index.html/below", ".dirkv"] {
+        for key in [
+            "nothing",
+            "site/nothing",
+            "site/index.html/below",
+            "top.txt/below",
+            ".dirkv",
+        ] {
             assert!(
                 matches!(kv.metadata(&k(key)).await, Err(KvError::NotFound(_))),
                 "{key}"
             );
             assert_eq!(kv.exists(&k(key)).await.unwrap(), None, "{key}");
         }
-        for key in ["site/css/out", "site/absolute-out"] {
+        symlink(outside.path().join("secret"), root.join("top-out")).unwrap();
+        symlink("..", root.join("top-up")).unwrap();
+        let up = format!("top-up/{outside_name}/secret");
+        for key in ["site/css/out", "site/absolute-out", "top-out", &up] {
             let outside_root =
                 |e: KvError| is_storage(&e, |e| matches!(e, DirKvError::OutsideRoot(_)));
             assert!(
