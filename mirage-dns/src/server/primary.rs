@@ -437,8 +437,13 @@ impl<C: WallClock> Handler for Primary<C> {
             }
             return false;
         }
+        // Plain queries (an OPT record allowed, no TSIG) go straight to the
+        // responder and its memo.
         let has_additional = query[10..12] != [0, 0];
-        if opcode == Opcode::QUERY && !has_additional && !asks_transfer(query) {
+        if opcode == Opcode::QUERY
+            && !asks_transfer(query)
+            && (!has_additional || matches!(crate::tsig::find_tsig(query), Ok(None)))
+        {
             return self.responder.respond(query, transport, out);
         }
         let now = self.now();
