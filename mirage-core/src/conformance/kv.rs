@@ -45,6 +45,17 @@ pub async fn kv_ro<K: KvRo + ?Sized>(kv: &K, expected: &[(Key, Bytes)]) {
         let d2 = kv.digest(key).await.expect("digest");
         assert_eq!(d1, d2, "digest of {key} is stable");
         kv.last_modified(key).await.expect("last_modified");
+        let m = kv.metadata(key).await.expect("metadata");
+        assert_eq!(m.kind, EntryKind::Value, "metadata of {key} says value");
+        assert_eq!(m.size, value.len() as u64, "metadata size of {key}");
+        assert_eq!(
+            m.last_modified,
+            kv.last_modified(key).await.expect("last_modified"),
+            "metadata modification time of {key}"
+        );
+        if let Some(d) = m.digest {
+            assert_eq!(d, d1, "metadata digest of {key}");
+        }
         let mut parent = key.parent();
         let mut child = key.basename().map(String::from);
         loop {
