@@ -2,7 +2,9 @@
 //! (pipelined) requests pushed through `RequestParser`. Any bytes give
 //! requests or an error, never a panic; and the same bytes arriving in two
 //! pieces, split where the fuzzer chooses, give exactly the same requests,
-//! the same error and the same leftover bytes as arriving whole.
+//! the same error and the same leftover bytes as arriving whole (except that
+//! an error in a head's unfinished line may wait for its line feed, as
+//! `RequestParser` documents).
 
 #![no_main]
 
@@ -73,5 +75,22 @@ fuzz_target!(|data: &[u8]| {
     }
     let (a, b) = stream.split_at(at);
     let split = run(&[a, b]);
-    assert_eq!(split, whole, "split at {at} parses differently from whole");
+    // RequestParser parses a head again only when a line is completed or a
+    // limit is crossed (its documented defence against heads dripped byte
+    // by byte), so garbage arriving in a later piece without a line feed is
+    // refused when the line ends, not at once: then the split run is still
+    // waiting where the whole run has failed. Anything else must agree.
+    let left = split.leftover.len();
+    let deferred = split.error.is_none()
+        && whole.error.is_some()
+        && left >= b.len()
+        && !b.contains(&b'\n')
+        && !(left - b.len() <= LIMITS.max_uri && left > LIMITS.max_uri)
+        && left <= LIMITS.max_head;
+    if deferred {
+        assert_eq!(split.events, whole.events, "split at {at} gives other requests");
+        assert_eq!(split.leftover, whole.leftover, "split at {at} leaves other bytes");
+    } else {
+        assert_eq!(split, whole, "split at {at} parses differently from whole");
+    }
 });
