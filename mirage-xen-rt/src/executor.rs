@@ -123,10 +123,10 @@ pub fn block_on<F: Future, P: Idle + ?Sized>(
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
     loop {
-        if flag.0.swap(false, Ordering::Acquire) {
-            if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-                return out;
-            }
+        if flag.0.swap(false, Ordering::Acquire)
+            && let Poll::Ready(out) = future.as_mut().poll(&mut cx)
+        {
+            return out;
         }
         timers.fire(platform.now());
         if !flag.0.load(Ordering::Acquire) {

@@ -196,7 +196,7 @@ impl<H: Hypervisor + 'static> Blkfront<H> {
             ));
         }
         let per = u64::from(sector_size) / BLKIF_SECTOR_SIZE as u64;
-        if sectors512 % per != 0 {
+        if !sectors512.is_multiple_of(per) {
             return Err(BlkfrontError::BadGeometry(
                 "sectors is not a whole number of logical sectors",
             ));
@@ -282,12 +282,12 @@ impl<H: Hypervisor + 'static> Blkfront<H> {
         if inner.error.is_some() {
             return;
         }
-        if let Some(f) = inner.closing.as_mut() {
-            if f.as_mut().poll(cx).is_ready() {
-                inner.closing = None;
-                Self::fail(inner, BlkfrontError::Closed);
-                return;
-            }
+        if let Some(f) = inner.closing.as_mut()
+            && f.as_mut().poll(cx).is_ready()
+        {
+            inner.closing = None;
+            Self::fail(inner, BlkfrontError::Closed);
+            return;
         }
         let mut any = false;
         loop {
@@ -364,11 +364,11 @@ impl<H: Hypervisor + 'static> Blkfront<H> {
             inner.outstanding.insert(id, None);
             (id, inner.ring.push_requests_and_check_notify())
         };
-        if notify.1 {
-            if let Err(e) = self.dev.xen().events().notify(self.port) {
-                Self::fail(&mut self.inner.borrow_mut(), e.into());
-                return Err(BlockError::Disconnected);
-            }
+        if notify.1
+            && let Err(e) = self.dev.xen().events().notify(self.port)
+        {
+            Self::fail(&mut self.inner.borrow_mut(), e.into());
+            return Err(BlockError::Disconnected);
         }
         Ok(notify.0)
     }

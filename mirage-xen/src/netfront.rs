@@ -584,12 +584,12 @@ impl<H: Hypervisor + 'static> Netfront<H> {
         if self.gone {
             return;
         }
-        if let Some(f) = self.closing.as_mut() {
-            if f.as_mut().poll(cx).is_ready() {
-                self.closing = None;
-                self.fail(NetfrontError::Closed);
-                return;
-            }
+        if let Some(f) = self.closing.as_mut()
+            && f.as_mut().poll(cx).is_ready()
+        {
+            self.closing = None;
+            self.fail(NetfrontError::Closed);
+            return;
         }
         self.dev.xen().events().register(self.port, cx.waker());
         if let Err(e) = self.tx.collect() {

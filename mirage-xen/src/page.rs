@@ -88,7 +88,7 @@ impl Page {
     /// `addr` must be page aligned, mapped readable and writable for the
     /// life of the program, and not used as a Rust reference elsewhere.
     pub unsafe fn from_address(addr: usize) -> Option<Page> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return None;
         }
         let ptr = NonNull::new(addr as *mut u8)?;
@@ -105,7 +105,8 @@ impl Page {
 
     fn at(&self, offset: usize, len: usize, align: usize) -> *mut u8 {
         assert!(
-            offset.checked_add(len).is_some_and(|end| end <= PAGE_SIZE) && offset % align == 0,
+            offset.checked_add(len).is_some_and(|end| end <= PAGE_SIZE)
+                && offset.is_multiple_of(align),
             "page access at {offset}+{len} (align {align}) is out of bounds or misaligned"
         );
         // SAFETY: the offset is within the page allocation (checked above).

@@ -35,7 +35,7 @@ impl MemBlock {
     /// A device holding `image` (whose length must be a multiple of
     /// `sector_size`), read-only when `read_write` is false.
     pub fn from_image(sector_size: u32, image: Vec<u8>, read_write: bool) -> Option<MemBlock> {
-        if !sector_size.is_power_of_two() || image.len() % sector_size as usize != 0 {
+        if !sector_size.is_power_of_two() || !image.len().is_multiple_of(sector_size as usize) {
             return None;
         }
         Some(MemBlock {

@@ -170,14 +170,14 @@ impl<'z> Lookup<'z> {
         let ttl = self.zone.negative_ttl();
         let soa = self.zone.zone().soa_record();
         let mut out = vec![Record { ttl, ..soa.clone() }];
-        if self.dnssec {
-            if let Some(node) = self.zone.node(self.zone.apex()) {
-                out.extend(
-                    signatures(node, Type::SOA, &soa.name)
-                        .into_iter()
-                        .map(|r| Record { ttl, ..r }),
-                );
-            }
+        if self.dnssec
+            && let Some(node) = self.zone.node(self.zone.apex())
+        {
+            out.extend(
+                signatures(node, Type::SOA, &soa.name)
+                    .into_iter()
+                    .map(|r| Record { ttl, ..r }),
+            );
         }
         out
     }
@@ -349,20 +349,17 @@ impl<'z> Lookup<'z> {
             encloser = i;
             let at_apex = lower.len() - off == apex_len;
             let at_name = off == 0;
-            if !at_apex {
-                if let Some(ns) = node.get(Type::NS) {
-                    if !(at_name && qtype == Type::DS) {
-                        return Step::Referral {
-                            ns,
-                            ds: self.delegation_ds(node, &lower[off..]),
-                        };
-                    }
-                }
+            if !at_apex
+                && let Some(ns) = node.get(Type::NS)
+                && !(at_name && qtype == Type::DS)
+            {
+                return Step::Referral {
+                    ns,
+                    ds: self.delegation_ds(node, &lower[off..]),
+                };
             }
-            if !at_name {
-                if let Some(dname) = node.get(Type::DNAME) {
-                    return self.dname_step(name, node, dname);
-                }
+            if !at_name && let Some(dname) = node.get(Type::DNAME) {
+                return self.dname_step(name, node, dname);
             }
             if at_name {
                 return self.node_step(node, name, &lower, qtype, None);
@@ -424,14 +421,14 @@ impl<'z> Lookup<'z> {
                 proof: answer_proof(),
             };
         }
-        if let Some(cname) = node.get(Type::CNAME) {
-            if let Some(RData::Cname(target)) = cname.records.first().map(|r| &r.data) {
-                return Step::Alias {
-                    records: self.signed(node, cname, name),
-                    target: target.clone(),
-                    proof: answer_proof(),
-                };
-            }
+        if let Some(cname) = node.get(Type::CNAME)
+            && let Some(RData::Cname(target)) = cname.records.first().map(|r| &r.data)
+        {
+            return Step::Alias {
+                records: self.signed(node, cname, name),
+                target: target.clone(),
+                proof: answer_proof(),
+            };
         }
         let proof = match &wildcard {
             Some(w) => self.proof_wildcard_nodata(node, name, w.ce, w.next_closer, w.wild),

@@ -98,15 +98,15 @@ impl Responder {
         let fast = self.fast_key(query);
         if let Some(f) = &fast {
             let limit = self.limit(transport, f.edns_payload);
-            if let Some(t) = self.memo.get(&self.key[..]) {
-                if t.len() <= limit {
-                    out.extend_from_slice(t);
-                    out[..2].copy_from_slice(&query[..2]);
-                    out[2] |= query[2] & 0x01;
-                    out[3] |= query[3] & 0x10;
-                    out[12..12 + f.qname_len].copy_from_slice(&query[12..12 + f.qname_len]);
-                    return true;
-                }
+            if let Some(t) = self.memo.get(&self.key[..])
+                && t.len() <= limit
+            {
+                out.extend_from_slice(t);
+                out[..2].copy_from_slice(&query[..2]);
+                out[2] |= query[2] & 0x01;
+                out[3] |= query[3] & 0x10;
+                out[12..12 + f.qname_len].copy_from_slice(&query[12..12 + f.qname_len]);
+                return true;
             }
         }
         let Some(tc) = self.answer_slow(query, transport, out) else {

@@ -113,11 +113,12 @@ pub fn apply_update(zone: &Zone, msg: &Message) -> Result<Option<Zone>, Rcode> {
         match u.class {
             Class::IN => {
                 if t == Type::SOA {
-                    if let RData::Soa(new) = &u.data {
-                        if apex && serial_gt(new.serial, old_serial) {
-                            records.retain(|r| r.rtype() != Type::SOA);
-                            records.push(u.clone());
-                        }
+                    if let RData::Soa(new) = &u.data
+                        && apex
+                        && serial_gt(new.serial, old_serial)
+                    {
+                        records.retain(|r| r.rtype() != Type::SOA);
+                        records.push(u.clone());
                     }
                     continue;
                 }

@@ -82,11 +82,9 @@ impl<'b> Writer<'b> {
         let mut pos = 0;
         while wire[pos] != 0 {
             let suffix = &wire[pos..];
-            if compress {
-                if let Some(target) = self.find(suffix) {
-                    self.u16(0xC000 | target);
-                    return;
-                }
+            if compress && let Some(target) = self.find(suffix) {
+                self.u16(0xC000 | target);
+                return;
             }
             let here = self.len();
             if here < 0x4000 {

@@ -190,18 +190,18 @@ impl<K: KvRo> StaticSite<K> {
         let mut meta = meta;
         let mut gzip = false;
         let mut vary = false;
-        if self.options.gzip_static {
-            if let Ok(gz) = key.parent().join(format!("{name}.gz")) {
-                // Only a value counts as a sibling.
-                if let Ok(gz_meta) = self.kv.metadata(&gz).await {
-                    if gz_meta.kind == EntryKind::Value {
-                        vary = true;
-                        if accepts_gzip(&req.headers) {
-                            chosen = gz;
-                            meta = gz_meta;
-                            gzip = true;
-                        }
-                    }
+        if self.options.gzip_static
+            && let Ok(gz) = key.parent().join(format!("{name}.gz"))
+        {
+            // Only a value counts as a sibling.
+            if let Ok(gz_meta) = self.kv.metadata(&gz).await
+                && gz_meta.kind == EntryKind::Value
+            {
+                vary = true;
+                if accepts_gzip(&req.headers) {
+                    chosen = gz;
+                    meta = gz_meta;
+                    gzip = true;
                 }
             }
         }
@@ -279,10 +279,10 @@ impl<K: KvRo> StaticSite<K> {
         let chunk = self.options.chunk_size.max(1);
         if !head_only && len <= chunk as u64 {
             // One read; if it comes back short the stream path reports it.
-            if let Ok(b) = reader.get_partial(&key, start, len as usize).await {
-                if b.len() as u64 == len {
-                    return Body::Full(b);
-                }
+            if let Ok(b) = reader.get_partial(&key, start, len as usize).await
+                && b.len() as u64 == len
+            {
+                return Body::Full(b);
             }
         }
         let stream = futures::stream::unfold(Some((reader, key, start)), move |state| async move {
@@ -318,10 +318,10 @@ impl<K: KvRo> StaticSite<K> {
     /// the digest from `meta` or the store.
     async fn entry(&self, key: &Key, meta: &Metadata) -> Result<Entry, KvError> {
         let (size, modified) = (meta.size, meta.last_modified);
-        if self.options.memoize_digests {
-            if let Some(e) = self.digests.borrow().get(key, size, modified) {
-                return Ok(e.clone());
-            }
+        if self.options.memoize_digests
+            && let Some(e) = self.digests.borrow().get(key, size, modified)
+        {
+            return Ok(e.clone());
         }
         let digest = match meta.digest {
             Some(d) => d,
@@ -347,51 +347,49 @@ impl<K: KvRo> StaticSite<K> {
         head_only: bool,
     ) -> Body<'a> {
         let size = entry.size;
-        if let Some(b) = &entry.body {
-            if end <= b.len() as u64 && start < end {
-                return Body::Full(b.slice(start as usize..end as usize));
-            }
+        if let Some(b) = &entry.body
+            && end <= b.len() as u64
+            && start < end
+        {
+            return Body::Full(b.slice(start as usize..end as usize));
         }
         let keep = !head_only
             && self.options.memoize_digests
             && size > 0
             && size <= self.options.cache_max_file as u64
             && self.digests.borrow().has_room_for(size as usize);
-        if keep {
-            if let Ok(b) = reader.get_partial(key, 0, size as usize).await {
-                if b.len() as u64 == size {
-                    self.digests
-                        .borrow_mut()
-                        .keep_body(key, entry.modified, b.clone());
-                    return match end.saturating_sub(start) {
-                        0 => Body::Empty,
-                        _ => Body::Full(b.slice(start as usize..end as usize)),
-                    };
-                }
-            }
+        if keep
+            && let Ok(b) = reader.get_partial(key, 0, size as usize).await
+            && b.len() as u64 == size
+        {
+            self.digests
+                .borrow_mut()
+                .keep_body(key, entry.modified, b.clone());
+            return match end.saturating_sub(start) {
+                0 => Body::Empty,
+                _ => Body::Full(b.slice(start as usize..end as usize)),
+            };
         }
         self.body(reader, key.clone(), start, end, head_only).await
     }
 
     /// 404, with the site's own page when it has one.
     async fn not_found<'a, R: KvRo + 'a>(&self, reader: R, req: &RequestHead) -> Response<'a> {
-        if let Some(page) = &self.options.not_found_page {
-            if let Ok(key) = Key::parse(page) {
-                if let Ok(Metadata {
-                    kind: EntryKind::Value,
-                    size,
-                    ..
-                }) = self.kv.metadata(&key).await
-                {
-                    let name = key.basename().unwrap_or("").to_owned();
-                    let body = self
-                        .body(reader, key, 0, size, req.method == Method::Head)
-                        .await;
-                    return Response::new(404)
-                        .with_header("content-type", mime::content_type(&name))
-                        .with_body(body);
-                }
-            }
+        if let Some(page) = &self.options.not_found_page
+            && let Ok(key) = Key::parse(page)
+            && let Ok(Metadata {
+                kind: EntryKind::Value,
+                size,
+                ..
+            }) = self.kv.metadata(&key).await
+        {
+            let name = key.basename().unwrap_or("").to_owned();
+            let body = self
+                .body(reader, key, 0, size, req.method == Method::Head)
+                .await;
+            return Response::new(404)
+                .with_header("content-type", mime::content_type(&name))
+                .with_body(body);
         }
         Response::error(404)
     }

@@ -116,10 +116,10 @@ impl<B: Backend, C: WallClock> Store<B, C> {
                 .last_modified
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            if cache.head == head {
-                if let Some(answer) = cache.answers.get(path) {
-                    return Ok(answer.clone());
-                }
+            if cache.head == head
+                && let Some(answer) = cache.answers.get(path)
+            {
+                return Ok(answer.clone());
             }
         }
         let answer = self.walk_from(head, path, 1)?.into_iter().next();

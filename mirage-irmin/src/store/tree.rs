@@ -276,12 +276,10 @@ impl<'b, B: Backend + ?Sized> TreeEditor<'b, B> {
         };
         let name = BString::from(name.as_bytes());
         let children = self.parent_dir(path)?;
-        if !replace_dir {
-            if let Some(Node::Dir(d)) = children.get(&name) {
-                // A directory emptied by earlier edits no longer exists.
-                if !d.is_empty() {
-                    return Err(StoreError::ValueExpected(path.clone()));
-                }
+        if !replace_dir && let Some(Node::Dir(d)) = children.get(&name) {
+            // A directory emptied by earlier edits no longer exists.
+            if !d.is_empty() {
+                return Err(StoreError::ValueExpected(path.clone()));
             }
         }
         let node = if entry.is_tree() {

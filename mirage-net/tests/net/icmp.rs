@@ -113,13 +113,12 @@ fn the_interface_answers_ping_and_arp() {
                                 target_protocol_addr,
                                 ..
                             } = arp
+                                && target_protocol_addr == PEER
                             {
-                                if target_protocol_addr == PEER {
-                                    arp_asked = true;
-                                    let reply =
-                                        arp_reply(ours, source_hardware_addr, source_protocol_addr);
-                                    send_frame(&mut raw, &reply).await;
-                                }
+                                arp_asked = true;
+                                let reply =
+                                    arp_reply(ours, source_hardware_addr, source_protocol_addr);
+                                send_frame(&mut raw, &reply).await;
                             }
                         }
                         EthernetProtocol::Ipv4 => {

@@ -374,8 +374,8 @@ fn handle(ctx: &Ctx, bb: &Blkback, req: &BlkifRequest) -> i16 {
             let align = u64::from(ctx.config.sector_size) / BLKIF_SECTOR_SIZE as u64;
             let end = req.sector_number.checked_add(total);
             if end.is_none_or(|e| e > disk_sectors)
-                || req.sector_number % align != 0
-                || total % align != 0
+                || !req.sector_number.is_multiple_of(align)
+                || !total.is_multiple_of(align)
             {
                 return BLKIF_RSP_ERROR;
             }

@@ -491,14 +491,12 @@ impl Hypervisor for SimDomain {
             remote,
             remote_port,
         } = old
-        {
-            if let Some(c) = w
+            && let Some(c) = w
                 .domains
                 .get_mut(&remote)
                 .and_then(|d| d.channels.get_mut(remote_port as usize))
-            {
-                *c = Channel::Unbound { remote: me };
-            }
+        {
+            *c = Channel::Unbound { remote: me };
         }
         Ok(())
     }

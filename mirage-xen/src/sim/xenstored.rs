@@ -363,10 +363,10 @@ impl Xenstored {
     pub async fn wait_for(&self, path: &str, mut pred: impl FnMut(&str) -> bool) -> String {
         loop {
             let generation = self.generation();
-            if let Some(v) = self.read_string(path) {
-                if pred(&v) {
-                    return v;
-                }
+            if let Some(v) = self.read_string(path)
+                && pred(&v)
+            {
+                return v;
             }
             self.changed_since(generation).await;
         }

@@ -246,10 +246,8 @@ impl<H: Hypervisor> XenStore<H> {
                 }
             }
         }
-        if notify {
-            if let Err(e) = self.events.notify(self.port) {
-                self.state.borrow_mut().break_with(e.into());
-            }
+        if notify && let Err(e) = self.events.notify(self.port) {
+            self.state.borrow_mut().break_with(e.into());
         }
     }
 

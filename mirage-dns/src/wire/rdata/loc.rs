@@ -90,7 +90,7 @@ pub fn precision_from_cm(cm: u64) -> Option<u8> {
     }
     let mut e = 0;
     let mut m = cm;
-    while m % 10 == 0 && m > 9 {
+    while m.is_multiple_of(10) && m > 9 {
         m /= 10;
         e += 1;
     }
@@ -100,7 +100,7 @@ pub fn precision_from_cm(cm: u64) -> Option<u8> {
 fn fmt_cm_as_m(cm: i64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let sign = if cm < 0 { "-" } else { "" };
     let a = cm.unsigned_abs();
-    if a % 100 == 0 {
+    if a.is_multiple_of(100) {
         write!(f, "{sign}{}m", a / 100)
     } else {
         write!(f, "{sign}{}.{:02}m", a / 100, a % 100)

@@ -133,7 +133,7 @@ impl Svcb {
 fn fmt_known(p: &SvcParam) -> Option<String> {
     let v = &p.value;
     match p.key {
-        SvcParamKey::MANDATORY if !v.is_empty() && v.len() % 2 == 0 => {
+        SvcParamKey::MANDATORY if !v.is_empty() && v.len().is_multiple_of(2) => {
             let keys: Vec<String> = v
                 .chunks(2)
                 .map(|c| SvcParamKey(u16::from_be_bytes([c[0], c[1]])).name())
@@ -158,14 +158,14 @@ fn fmt_known(p: &SvcParam) -> Option<String> {
             Some(ids.join(","))
         }
         SvcParamKey::PORT if v.len() == 2 => Some(u16::from_be_bytes([v[0], v[1]]).to_string()),
-        SvcParamKey::IPV4HINT if !v.is_empty() && v.len() % 4 == 0 => {
+        SvcParamKey::IPV4HINT if !v.is_empty() && v.len().is_multiple_of(4) => {
             let a: Vec<String> = v
                 .chunks(4)
                 .map(|c| Ipv4Addr::new(c[0], c[1], c[2], c[3]).to_string())
                 .collect();
             Some(a.join(","))
         }
-        SvcParamKey::IPV6HINT if !v.is_empty() && v.len() % 16 == 0 => {
+        SvcParamKey::IPV6HINT if !v.is_empty() && v.len().is_multiple_of(16) => {
             let a: Vec<String> = v
                 .chunks(16)
                 .map(|c| {

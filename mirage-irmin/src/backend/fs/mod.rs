@@ -146,12 +146,11 @@ fn config_object_format(config: &str) -> Option<String> {
             section = rest.trim_end_matches(']').trim().to_ascii_lowercase();
             continue;
         }
-        if section == "extensions" {
-            if let Some((key, value)) = line.split_once('=') {
-                if key.trim().eq_ignore_ascii_case("objectformat") {
-                    return Some(value.trim().to_ascii_lowercase());
-                }
-            }
+        if section == "extensions"
+            && let Some((key, value)) = line.split_once('=')
+            && key.trim().eq_ignore_ascii_case("objectformat")
+        {
+            return Some(value.trim().to_ascii_lowercase());
         }
     }
     None
