@@ -139,6 +139,50 @@ pub trait UdpSocket {
     /// datagram longer than `buf` is truncated to fit.
     async fn recv_from(&self, buf: &mut [u8]) -> Result<(usize, SocketAddr), StackError>;
 
+    /// Receives a batch of datagrams: waits until at least one is ready,
+    /// then takes those already queued, without waiting again, up to
+    /// `bufs.len().min(meta.len())`. Datagram `i` goes into `bufs[i]`
+    /// (truncated to fit, as in [`recv_from`](Self::recv_from)) and its
+    /// length and sender into `meta[i]`; returns how many were received
+    /// (at least 1, or 0 at once when either slice is empty). Entries
+    /// past the returned count are left as they were.
+    ///
+    /// Errors are those of [`recv_from`](Self::recv_from), reported only
+    /// when no datagram was received. The default makes one
+    /// [`recv_from`](Self::recv_from) call; stacks that can take several
+    /// datagrams in one step (the host's `recvmmsg`) override it.
+    async fn recv_many(
+        &self,
+        bufs: &mut [&mut [u8]],
+        meta: &mut [(usize, SocketAddr)],
+    ) -> Result<usize, StackError> {
+        let (Some(buf), Some(slot)) = (bufs.first_mut(), meta.first_mut()) else {
+            return Ok(0);
+        };
+        *slot = self.recv_from(buf).await?;
+        Ok(1)
+    }
+
+    /// Sends a batch of datagrams, `msgs[i].0` to `msgs[i].1`, in order,
+    /// and returns how many of the leading ones were sent: at least 1, or
+    /// 0 when `msgs` is empty. It may send fewer than all of them (a
+    /// stack's batch limit, or an error on a later datagram, which is
+    /// then not reported); the caller sends the rest with another call.
+    ///
+    /// An error means the first datagram was not sent, for the reasons of
+    /// [`send_to`](Self::send_to); skipping it and sending the rest is up
+    /// to the caller. The default is a loop of [`send_to`](Self::send_to)
+    /// calls stopping at the first error; stacks that can hand over
+    /// several datagrams in one step (the host's `sendmmsg`) override it.
+    async fn send_many(&self, msgs: &[(&[u8], SocketAddr)]) -> Result<usize, StackError> {
+        for (i, (buf, to)) in msgs.iter().enumerate() {
+            if let Err(e) = self.send_to(buf, *to).await {
+                return if i == 0 { Err(e) } else { Ok(i) };
+            }
+        }
+        Ok(msgs.len())
+    }
+
     /// The address it is bound to (with the actual port if 0 was asked for).
     fn local_addr(&self) -> SocketAddr;
 }

@@ -111,4 +111,45 @@ pub async fn stack<S: Stack + ?Sized>(s: &S, ip: IpAddr) {
         let (n, from) = a.recv_from(&mut buf).await.expect("recv reply");
         assert_eq!((n, from), (100, b.local_addr()), "reply {i}");
     }
+
+    // Batches: send_many may send a prefix; recv_many takes what is ready.
+    let msgs: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 10 + usize::from(i)]).collect();
+    let batch: Vec<(&[u8], SocketAddr)> = msgs
+        .iter()
+        .map(|m| (m.as_slice(), b.local_addr()))
+        .collect();
+    assert!(
+        matches!(a.send_many(&[]).await, Ok(0)),
+        "an empty batch sends nothing"
+    );
+    let mut sent = 0;
+    while sent < batch.len() {
+        let n = a.send_many(&batch[sent..]).await.expect("send_many");
+        assert!(n >= 1, "send_many sends at least one datagram");
+        sent += n;
+    }
+    assert_eq!(
+        sent,
+        batch.len(),
+        "send_many never reports more than it had"
+    );
+    let mut store = [[0u8; 64]; 3];
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    let unspecified = SocketAddr::new(ip, 0);
+    while got.len() < msgs.len() {
+        let mut bufs: Vec<&mut [u8]> = store.iter_mut().map(|b| &mut b[..]).collect();
+        let mut meta = [(0, unspecified); 3];
+        let n = b.recv_many(&mut bufs, &mut meta).await.expect("recv_many");
+        assert!((1..=3).contains(&n), "recv_many takes 1 to 3, took {n}");
+        for (buf, (len, from)) in bufs.iter().zip(&meta).take(n) {
+            assert_eq!(*from, a.local_addr(), "sender address in a batch");
+            got.push(buf[..*len].to_vec());
+        }
+    }
+    assert_eq!(got, msgs, "batched datagrams arrive whole and in order");
+    let mut empty: [&mut [u8]; 0] = [];
+    assert!(
+        matches!(b.recv_many(&mut empty, &mut []).await, Ok(0)),
+        "recv_many with no buffers returns at once"
+    );
 }
