@@ -1,11 +1,14 @@
 //! Every `unsafe` call of the crate: advisory file locks, opening a path
-//! beneath a directory (`openat2`), and, in [`tap`], the TAP ioctls. Each
-//! block says why it is sound.
+//! beneath a directory (`openat2`), batched datagram I/O (`recvmmsg`,
+//! `sendmmsg`), and, in [`tap`], the TAP ioctls. Each block says why it is
+//! sound.
 #![allow(unsafe_code)]
 
 use std::ffi::CStr;
 use std::fs::File;
 use std::io;
+#[cfg(target_os = "linux")]
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// Takes an exclusive `flock(2)` on `file` without waiting: `Ok(true)` if
@@ -93,6 +96,171 @@ pub fn stat_entry(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<libc::stat> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// Most datagrams one [`recv_many`] or [`send_many`] call moves; the
+/// headers for them live on the stack.
+#[cfg(target_os = "linux")]
+pub const MMSG_BATCH: usize = 32;
+
+/// Writes `addr` into `storage` as a `sockaddr_in` or `sockaddr_in6` and
+/// returns its length.
+#[cfg(target_os = "linux")]
+fn encode_addr(addr: &SocketAddr, storage: &mut libc::sockaddr_storage) -> libc::socklen_t {
+    match addr {
+        SocketAddr::V4(a) => {
+            // SAFETY: sockaddr_storage is large enough and suitably aligned
+            // for any sockaddr type, sockaddr_in included; it is plain old
+            // data, so every field written here is valid.
+            let sin = unsafe { &mut *(storage as *mut _ as *mut libc::sockaddr_in) };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = a.port().to_be();
+            sin.sin_addr = libc::in_addr {
+                s_addr: u32::from_ne_bytes(a.ip().octets()),
+            };
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t
+        }
+        SocketAddr::V6(a) => {
+            // SAFETY: as above, for sockaddr_in6.
+            let sin6 = unsafe { &mut *(storage as *mut _ as *mut libc::sockaddr_in6) };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = a.port().to_be();
+            sin6.sin6_flowinfo = a.flowinfo();
+            sin6.sin6_addr = libc::in6_addr {
+                s6_addr: a.ip().octets(),
+            };
+            sin6.sin6_scope_id = a.scope_id();
+            std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t
+        }
+    }
+}
+
+/// Reads the `sockaddr_in` or `sockaddr_in6` the kernel wrote into
+/// `storage`; another family is `InvalidData`.
+#[cfg(target_os = "linux")]
+fn decode_addr(storage: &libc::sockaddr_storage) -> io::Result<SocketAddr> {
+    match libc::c_int::from(storage.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says the kernel wrote a sockaddr_in, which
+            // sockaddr_storage can hold at its alignment.
+            let sin = unsafe { &*(storage as *const _ as *const libc::sockaddr_in) };
+            let ip = std::net::Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
+            Ok(SocketAddr::from((ip, u16::from_be(sin.sin_port))))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: as above, for sockaddr_in6.
+            let sin6 = unsafe { &*(storage as *const _ as *const libc::sockaddr_in6) };
+            let ip = std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+            Ok(SocketAddr::V6(std::net::SocketAddrV6::new(
+                ip,
+                u16::from_be(sin6.sin6_port),
+                sin6.sin6_flowinfo,
+                sin6.sin6_scope_id,
+            )))
+        }
+        _ => Err(io::Error::from(io::ErrorKind::InvalidData)),
+    }
+}
+
+/// Receives up to `bufs.len().min(meta.len()).min(MMSG_BATCH)` datagrams
+/// on the datagram socket `fd` with one non-blocking `recvmmsg(2)`,
+/// datagram `i` into `bufs[i]` (cut to fit, as `recvfrom` does) and its
+/// length and sender into `meta[i]`. Returns how many arrived: at least
+/// one, or `WouldBlock` when none was queued (or 0 for empty slices).
+#[cfg(target_os = "linux")]
+pub fn recv_many(
+    fd: BorrowedFd<'_>,
+    bufs: &mut [&mut [u8]],
+    meta: &mut [(usize, SocketAddr)],
+) -> io::Result<usize> {
+    let n = bufs.len().min(meta.len()).min(MMSG_BATCH);
+    if n == 0 {
+        return Ok(0);
+    }
+    // SAFETY: these are plain old data; all-zero is a valid value for each
+    // (null pointers, zero lengths), and the used entries are set below.
+    let mut addrs: [libc::sockaddr_storage; MMSG_BATCH] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut iovs: [libc::iovec; MMSG_BATCH] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut hdrs: [libc::mmsghdr; MMSG_BATCH] = unsafe { std::mem::zeroed() };
+    for i in 0..n {
+        iovs[i].iov_base = bufs[i].as_mut_ptr().cast();
+        iovs[i].iov_len = bufs[i].len();
+        hdrs[i].msg_hdr.msg_name = (&mut addrs[i] as *mut libc::sockaddr_storage).cast();
+        hdrs[i].msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as _;
+        hdrs[i].msg_hdr.msg_iov = &mut iovs[i];
+        hdrs[i].msg_hdr.msg_iovlen = 1;
+    }
+    // SAFETY: the first `n` headers each point at one iovec describing a
+    // distinct, exclusively borrowed buffer (`bufs[i]`, alive for the call)
+    // and at a writable sockaddr_storage whose size is given; the kernel
+    // writes only within those. MSG_DONTWAIT makes it return at once and a
+    // null timeout adds no wait.
+    let rc = unsafe {
+        libc::recvmmsg(
+            fd.as_raw_fd(),
+            hdrs.as_mut_ptr(),
+            n as libc::c_uint,
+            libc::MSG_DONTWAIT,
+            std::ptr::null_mut(),
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let got = rc as usize;
+    for i in 0..got {
+        // msg_len is what was copied into the buffer (never more than it).
+        let len = (hdrs[i].msg_len as usize).min(bufs[i].len());
+        meta[i] = (len, decode_addr(&addrs[i])?);
+    }
+    Ok(got)
+}
+
+/// Sends the datagrams `msgs[i].0` to `msgs[i].1`, up to [`MMSG_BATCH`] of
+/// them, on the datagram socket `fd` with one non-blocking `sendmmsg(2)`.
+/// Returns how many of the leading ones the kernel took (at least one), or
+/// the error of the first when it took none (`WouldBlock` when the send
+/// buffer is full); 0 for an empty `msgs`.
+#[cfg(target_os = "linux")]
+pub fn send_many(fd: BorrowedFd<'_>, msgs: &[(&[u8], SocketAddr)]) -> io::Result<usize> {
+    let n = msgs.len().min(MMSG_BATCH);
+    if n == 0 {
+        return Ok(0);
+    }
+    // SAFETY: plain old data, all-zero valid; the used entries are set below.
+    let mut addrs: [libc::sockaddr_storage; MMSG_BATCH] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut iovs: [libc::iovec; MMSG_BATCH] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut hdrs: [libc::mmsghdr; MMSG_BATCH] = unsafe { std::mem::zeroed() };
+    for (i, (buf, to)) in msgs.iter().take(n).enumerate() {
+        let len = encode_addr(to, &mut addrs[i]);
+        // The kernel only reads through iov_base for a send.
+        iovs[i].iov_base = buf.as_ptr() as *mut libc::c_void;
+        iovs[i].iov_len = buf.len();
+        hdrs[i].msg_hdr.msg_name = (&mut addrs[i] as *mut libc::sockaddr_storage).cast();
+        hdrs[i].msg_hdr.msg_namelen = len;
+        hdrs[i].msg_hdr.msg_iov = &mut iovs[i];
+        hdrs[i].msg_hdr.msg_iovlen = 1;
+    }
+    // SAFETY: the first `n` headers each point at one iovec describing a
+    // borrowed buffer alive for the call (which sendmmsg only reads) and
+    // at an initialised address of the given length; the kernel writes only
+    // the headers' msg_len fields. MSG_DONTWAIT makes it return at once.
+    let rc = unsafe {
+        libc::sendmmsg(
+            fd.as_raw_fd(),
+            hdrs.as_mut_ptr(),
+            n as libc::c_uint,
+            libc::MSG_DONTWAIT,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(rc as usize)
 }
 
 pub mod tap {

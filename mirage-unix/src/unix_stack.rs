@@ -151,6 +151,18 @@ impl UdpSocket for UnixUdpSocket {
         dispatch!(UnixUdpSocket, self, s => s.recv_from(buf).await)
     }
 
+    async fn recv_many(
+        &self,
+        bufs: &mut [&mut [u8]],
+        meta: &mut [(usize, SocketAddr)],
+    ) -> Result<usize, StackError> {
+        dispatch!(UnixUdpSocket, self, s => s.recv_many(bufs, meta).await)
+    }
+
+    async fn send_many(&self, msgs: &[(&[u8], SocketAddr)]) -> Result<usize, StackError> {
+        dispatch!(UnixUdpSocket, self, s => s.send_many(msgs).await)
+    }
+
     fn local_addr(&self) -> SocketAddr {
         dispatch!(UnixUdpSocket, self, s => s.local_addr())
     }

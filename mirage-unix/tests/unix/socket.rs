@@ -140,3 +140,123 @@ fn vectored_writes_arrive_whole_and_in_order() {
         ));
     });
 }
+
+#[test]
+fn udp_batches_move_many_datagrams_per_call() {
+    block_on(async {
+        let s = SocketStack::new();
+        let a = s.udp_bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let b = s.udp_bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        // More than one sendmmsg call takes, so send_many sends a prefix.
+        let msgs: Vec<Vec<u8>> = (0..50u8).map(|i| vec![i; 1 + usize::from(i)]).collect();
+        let batch: Vec<(&[u8], SocketAddr)> = msgs
+            .iter()
+            .map(|m| (m.as_slice(), b.local_addr()))
+            .collect();
+        let mut sent = 0;
+        let mut calls = 0;
+        while sent < batch.len() {
+            sent += a.send_many(&batch[sent..]).await.unwrap();
+            calls += 1;
+        }
+        assert!(calls < batch.len(), "{calls} calls sent {sent} datagrams");
+        // Loopback delivers at once: every datagram is queued now.
+        let mut store = vec![[0u8; 64]; 64];
+        let mut bufs: Vec<&mut [u8]> = store.iter_mut().map(|b| &mut b[..]).collect();
+        let mut meta = vec![(0, a.local_addr()); 64];
+        let mut got = Vec::new();
+        let mut calls = 0;
+        while got.len() < msgs.len() {
+            let n = b.recv_many(&mut bufs, &mut meta).await.unwrap();
+            calls += 1;
+            for (buf, (len, from)) in bufs.iter().zip(&meta).take(n) {
+                assert_eq!(*from, a.local_addr());
+                got.push(buf[..*len].to_vec());
+            }
+        }
+        assert_eq!(got, msgs);
+        assert!(
+            calls < msgs.len(),
+            "{calls} calls took {} datagrams",
+            got.len()
+        );
+    });
+}
+
+#[test]
+fn udp_batches_truncate_and_map_errors_like_single_calls() {
+    block_on(async {
+        let s = SocketStack::new();
+        let a = s.udp_bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let b = s.udp_bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        // Truncation: both calls cut a long datagram to the buffer.
+        let long = [7u8; 100];
+        let sent = a
+            .send_many(&[(&long[..], b.local_addr()), (&long[..], b.local_addr())])
+            .await
+            .unwrap();
+        assert_eq!(sent, 2);
+        let mut small = [0u8; 10];
+        assert_eq!(b.recv_from(&mut small).await.unwrap(), (10, a.local_addr()));
+        let mut bufs: [&mut [u8]; 1] = [&mut small];
+        let mut meta = [(0, b.local_addr())];
+        assert_eq!(b.recv_many(&mut bufs, &mut meta).await.unwrap(), 1);
+        assert_eq!(meta[0], (10, a.local_addr()));
+        assert_eq!(small, [7u8; 10]);
+
+        // Refused checks: the first datagram's error is returned; a later
+        // bad one ends the batch and is reported by the next call.
+        let huge = vec![0u8; 70_000];
+        let v6: SocketAddr = "[::1]:53".parse().unwrap();
+        assert!(matches!(
+            a.send_many(&[(&huge[..], b.local_addr())]).await,
+            Err(StackError::MessageTooLong {
+                len: 70_000,
+                max: 65_507
+            })
+        ));
+        assert!(matches!(
+            a.send_many(&[(&b"x"[..], v6)]).await,
+            Err(StackError::FamilyNotConfigured("IPv6"))
+        ));
+        let mixed = [(&b"ok"[..], b.local_addr()), (&huge[..], b.local_addr())];
+        assert_eq!(a.send_many(&mixed).await.unwrap(), 1);
+        assert!(matches!(
+            a.send_many(&mixed[1..]).await,
+            Err(StackError::MessageTooLong { .. })
+        ));
+        let mut buf = [0u8; 16];
+        let mut bufs: [&mut [u8]; 1] = [&mut buf];
+        assert_eq!(b.recv_many(&mut bufs, &mut meta).await.unwrap(), 1);
+        assert_eq!(meta[0], (2, a.local_addr()));
+
+        // An ICMP "port unreachable" for an earlier datagram is skipped,
+        // as recv_from skips it.
+        let gone = s.udp_bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let gone_addr = gone.local_addr();
+        drop(gone);
+        a.send_to(b"lost", gone_addr).await.unwrap();
+        b.send_to(b"hello", a.local_addr()).await.unwrap();
+        let mut bufs: [&mut [u8]; 1] = [&mut buf];
+        assert_eq!(a.recv_many(&mut bufs, &mut meta).await.unwrap(), 1);
+        assert_eq!(meta[0], (5, b.local_addr()));
+    });
+}
+
+#[test]
+fn unix_stack_forwards_batches_to_host_sockets() {
+    block_on(async {
+        let s = mirage_unix::UnixStack::Socket(SocketStack::new());
+        let a = s.udp_bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let b = s.udp_bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let batch = [(&b"one"[..], b.local_addr()), (&b"two"[..], b.local_addr())];
+        assert_eq!(a.send_many(&batch).await.unwrap(), 2);
+        let mut store = [[0u8; 8]; 4];
+        let mut bufs: Vec<&mut [u8]> = store.iter_mut().map(|b| &mut b[..]).collect();
+        let mut meta = [(0, a.local_addr()); 4];
+        let n = b.recv_many(&mut bufs, &mut meta).await.unwrap();
+        assert_eq!(n, 2, "both datagrams are queued and taken at once");
+        assert_eq!(&bufs[0][..meta[0].0], b"one");
+        assert_eq!(&bufs[1][..meta[1].0], b"two");
+    });
+}
