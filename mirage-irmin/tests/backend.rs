@@ -90,3 +90,27 @@ fn disk_backend_keeps_the_contract() {
     assert_eq!(b.resolve_ref(&tag).unwrap(), None);
     assert_eq!(b.list_refs("refs/").unwrap().len(), 1);
 }
+
+/// A pack entry that claims a 3.6 GB object (found by the `git_pack` fuzz
+/// target) is refused with an error instead of being allocated.
+#[cfg(feature = "fs")]
+#[test]
+fn a_pack_entry_claiming_a_huge_object_is_an_error_not_an_allocation() {
+    use mirage_irmin::backend::fs::pack::PackSet;
+    let data = include_bytes!("data/pack-entry-claims-3677272997-bytes");
+    let (len, rest) = data.split_first_chunk::<4>().unwrap();
+    let len = (u32::from_le_bytes(*len) as usize).min(rest.len());
+    let (idx, pack) = rest.split_at(len);
+    let dir = std::env::temp_dir().join(format!("irmin-huge-entry-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("pack-x.idx"), idx).unwrap();
+    std::fs::write(dir.join("pack-x.pack"), pack).unwrap();
+    let mut set = PackSet::with_alloc_limit(1 << 20);
+    set.refresh(&dir, HashKind::Sha1)
+        .expect("the index itself loads");
+    let ids = set.ids();
+    assert!(!ids.is_empty());
+    let errors = ids.iter().filter(|id| set.read(id).is_err()).count();
+    assert!(errors > 0, "the oversized entry is an error");
+    let _ = std::fs::remove_dir_all(&dir);
+}

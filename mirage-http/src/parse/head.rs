@@ -42,6 +42,10 @@ fn head<'a>(buf: &'a [u8], limits: &Limits) -> Result<Status<(&'a [u8], RequestH
     while i.starts_with(b"\r\n") {
         i = &i[2..];
     }
+    if i == b"\r" {
+        // The first half of an empty line split across reads.
+        return Ok(Status::Partial);
+    }
     let (i, method) = need!(token(i, Error::Method));
     let (i, ()) = need!(space(i, Error::Method));
     let (i, target) = need!(target(i, limits));
@@ -227,6 +231,15 @@ mod test {
     fn test_leading_empty_lines_skipped() {
         let h = ok(b"\r\n\r\nHEAD / HTTP/1.1\r\nHost: a\r\n\r\n");
         assert_eq!(h.method, Method::Head);
+    }
+
+    #[test]
+    fn test_leading_empty_line_split_after_cr_is_partial() {
+        // Found by the http_request fuzz target: "\r" then "\n" in two reads.
+        assert_eq!(parse(b"\r"), Ok(Status::Partial));
+        assert_eq!(parse(b"\r\n\r"), Ok(Status::Partial));
+        let h = ok(b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(h.method, Method::Get);
     }
 
     #[test]

@@ -231,7 +231,7 @@ impl FsBackend {
             .into_iter()
             .map(|objects_dir| Alternate {
                 objects_dir,
-                packs: Mutex::new(pack::PackSet::default()),
+                packs: Mutex::new(pack::PackSet::with_alloc_limit(options.max_object_size)),
             })
             .collect();
         Ok(FsBackend {
@@ -245,7 +245,7 @@ impl FsBackend {
             },
             git_dir,
             hash,
-            packs: Mutex::new(pack::PackSet::default()),
+            packs: Mutex::new(pack::PackSet::with_alloc_limit(options.max_object_size)),
             cache: Mutex::new(cache::ObjectCache::new(options.cache_bytes)),
             options,
         })

@@ -19,6 +19,9 @@ use crate::object::RawObject;
 pub struct PackSet {
     bundles: BTreeMap<PathBuf, gix_pack::Bundle>,
     inflate: gix_zlib::Inflate,
+    /// The largest object a pack entry may make us allocate; `None` for no
+    /// limit. An entry claiming more is an error, not an allocation.
+    alloc_limit: Option<usize>,
 }
 
 impl std::fmt::Debug for PackSet {
@@ -48,6 +51,15 @@ pub fn index_files(pack_dir: &Path) -> Result<Vec<PathBuf>, BackendError> {
 }
 
 impl PackSet {
+    /// An empty set whose packs may not make us allocate more than
+    /// `max_object_size` bytes for one object.
+    pub fn with_alloc_limit(max_object_size: u64) -> PackSet {
+        PackSet {
+            alloc_limit: Some(usize::try_from(max_object_size).unwrap_or(usize::MAX)),
+            ..PackSet::default()
+        }
+    }
+
     /// Synchronises the loaded packs with the `.idx` files in `pack_dir`.
     pub fn refresh(&mut self, pack_dir: &Path, hash: gix_hash::Kind) -> Result<(), BackendError> {
         let present = index_files(pack_dir)?;
@@ -56,11 +68,12 @@ impl PackSet {
             if self.bundles.contains_key(&path) {
                 continue;
             }
-            let bundle =
+            let mut bundle =
                 gix_pack::Bundle::at(&path, hash).map_err(|source| BackendError::Pack {
                     path: path.clone(),
                     source,
                 })?;
+            bundle.pack = bundle.pack.with_alloc_limit_bytes(self.alloc_limit);
             self.bundles.insert(path, bundle);
         }
         Ok(())
