@@ -200,7 +200,7 @@ impl Signer {
     /// Checks one message of the answer to a request we signed. Returns
     /// `Ok(true)` when it was signed and verified, `Ok(false)` when it was an
     /// unsigned message in the middle of a stream (allowed up to
-    /// [`MAX_UNSIGNED_RUN`] in a row, never first); the stream's last message
+    /// 99 (RFC 8945 §5.3.1) in a row, never first); the stream's last message
     /// must give `Ok(true)`.
     pub fn verify_response(&mut self, msg: &[u8]) -> Result<bool, TsigRcode> {
         let found = find_tsig(msg).map_err(|_| TsigRcode::BADSIG)?;
