@@ -150,7 +150,10 @@ impl BodyDecoder {
 }
 
 /// `chunk-size [ chunk-ext ] CRLF`: the bytes used and the size.
-fn chunk_size_line(i: &[u8]) -> Result<Option<(usize, u64)>, Error> {
+fn chunk_size_line(input: &[u8]) -> Result<Option<(usize, u64)>, Error> {
+    // Only the first `MAX_CHUNK_LINE` bytes are looked at, so the answer
+    // never depends on how the bytes were split across reads.
+    let i = &input[..input.len().min(MAX_CHUNK_LINE)];
     let Some((rest, digits)) = step(
         take_while1(|b: u8| b.is_ascii_hexdigit()).parse(i),
         Error::ChunkSize,
@@ -175,7 +178,7 @@ fn chunk_size_line(i: &[u8]) -> Result<Option<(usize, u64)>, Error> {
     let Some((after_ext, ext)) =
         step(take_while(is_field_byte).parse(rest), Error::ChunkExtension)?
     else {
-        return if i.len() > MAX_CHUNK_LINE {
+        return if input.len() > MAX_CHUNK_LINE {
             Err(Error::ChunkExtension)
         } else {
             Ok(None)
@@ -185,7 +188,11 @@ fn chunk_size_line(i: &[u8]) -> Result<Option<(usize, u64)>, Error> {
         check_extension(ext)?;
     }
     let Some((end, ())) = crlf(after_ext, Error::ChunkExtension)? else {
-        return Ok(None);
+        return if input.len() > MAX_CHUNK_LINE {
+            Err(Error::ChunkExtension)
+        } else {
+            Ok(None)
+        };
     };
     let used = i.len() - end.len();
     if used > MAX_CHUNK_LINE {

@@ -23,14 +23,12 @@ use crate::request::{Method, RequestHead, Version};
 /// would become) larger than [`Limits::max_head`] with
 /// [`Error::HeadersTooLarge`].
 pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Status<(RequestHead, usize)>, Error> {
-    match head(buf, limits)? {
-        Status::Complete((rest, head)) => {
-            let used = buf.len() - rest.len();
-            if used > limits.max_head {
-                return Err(Error::HeadersTooLarge);
-            }
-            Ok(Status::Complete((head, used)))
-        }
+    // Only the first `max_head` bytes are looked at: a fault beyond them is
+    // reported as the head being too large, so the answer never depends on
+    // how the bytes were split across reads.
+    let window = &buf[..buf.len().min(limits.max_head)];
+    match head(window, limits)? {
+        Status::Complete((rest, head)) => Ok(Status::Complete((head, window.len() - rest.len()))),
         Status::Partial if buf.len() > limits.max_head => Err(Error::HeadersTooLarge),
         Status::Partial => Ok(Status::Partial),
     }
@@ -68,11 +66,6 @@ fn head<'a>(buf: &'a [u8], limits: &Limits) -> Result<Status<(&'a [u8], RequestH
                 i = rest;
             }
         }
-    }
-    // A head over the limit is refused as such, whatever else is wrong with
-    // it, so the answer does not depend on how the bytes were split.
-    if buf.len() - i.len() > limits.max_head {
-        return Err(Error::HeadersTooLarge);
     }
     let head = RequestHead {
         // Tokens are ASCII.
