@@ -72,17 +72,44 @@ struct Net {
 }
 
 impl Net {
-    fn free_port(&mut self, ip: IpAddr, used: impl Fn(&Net, u16) -> bool) -> Option<u16> {
-        let mut p = *self.next_port.get(&ip).unwrap_or(&49152);
+    fn free_port(
+        next_port: &mut BTreeMap<IpAddr, u16>,
+        ip: IpAddr,
+        used: impl Fn(u16) -> bool,
+    ) -> Option<u16> {
+        let mut p = *next_port.get(&ip).unwrap_or(&49152);
         for _ in 0..16384 {
             let cand = p;
             p = if p == 65535 { 49152 } else { p + 1 };
-            if !used(self, cand) {
-                self.next_port.insert(ip, p);
+            if !used(cand) {
+                next_port.insert(ip, p);
                 return Some(cand);
             }
         }
         None
+    }
+
+    /// Takes `addr` in `sockets` (picking a free port for port 0) for a new
+    /// socket of state `T`; the bind step both listeners and UDP share.
+    fn claim<T: Default>(
+        sockets: &mut BTreeMap<SocketAddr, Rc<RefCell<T>>>,
+        next_port: &mut BTreeMap<IpAddr, u16>,
+        mut addr: SocketAddr,
+    ) -> Result<(SocketAddr, Rc<RefCell<T>>), StackError> {
+        if addr.port() == 0 {
+            let ip = addr.ip();
+            let port = Net::free_port(next_port, ip, |p| {
+                sockets.contains_key(&SocketAddr::new(ip, p))
+            })
+            .ok_or(StackError::NoBuffers)?;
+            addr.set_port(port);
+        }
+        if sockets.contains_key(&addr) {
+            return Err(StackError::AddrInUse(addr));
+        }
+        let state = Rc::new(RefCell::new(T::default()));
+        sockets.insert(addr, state.clone());
+        Ok((addr, state))
     }
 
     fn find<T>(map: &BTreeMap<SocketAddr, T>, to: SocketAddr) -> Option<&T> {
@@ -381,21 +408,10 @@ impl Stack for MemStack {
     type TcpListener = MemTcpListener;
     type UdpSocket = MemUdpSocket;
 
-    async fn tcp_listen(&self, mut addr: SocketAddr) -> Result<MemTcpListener, StackError> {
+    async fn tcp_listen(&self, addr: SocketAddr) -> Result<MemTcpListener, StackError> {
         self.check_local(addr)?;
-        let mut net = self.net.borrow_mut();
-        if addr.port() == 0 {
-            let ip = addr.ip();
-            let port = net
-                .free_port(ip, |n, p| n.listeners.contains_key(&SocketAddr::new(ip, p)))
-                .ok_or(StackError::NoBuffers)?;
-            addr.set_port(port);
-        }
-        if net.listeners.contains_key(&addr) {
-            return Err(StackError::AddrInUse(addr));
-        }
-        let state = Rc::new(RefCell::new(ListenerState::default()));
-        net.listeners.insert(addr, state.clone());
+        let net = &mut *self.net.borrow_mut();
+        let (addr, state) = Net::claim(&mut net.listeners, &mut net.next_port, addr)?;
         Ok(MemTcpListener {
             net: self.net.clone(),
             state,
@@ -409,9 +425,8 @@ impl Stack for MemStack {
         let listener = Net::find(&net.listeners, to)
             .cloned()
             .ok_or(StackError::ConnectionRefused(to))?;
-        let port = net
-            .free_port(ip, |_, _| false)
-            .ok_or(StackError::NoBuffers)?;
+        let port =
+            Net::free_port(&mut net.next_port, ip, |_| false).ok_or(StackError::NoBuffers)?;
         drop(net);
         let local = SocketAddr::new(ip, port);
         let a = Rc::new(RefCell::new(Pipe::default()));
@@ -438,21 +453,10 @@ impl Stack for MemStack {
         })
     }
 
-    async fn udp_bind(&self, mut addr: SocketAddr) -> Result<MemUdpSocket, StackError> {
+    async fn udp_bind(&self, addr: SocketAddr) -> Result<MemUdpSocket, StackError> {
         self.check_local(addr)?;
-        let mut net = self.net.borrow_mut();
-        if addr.port() == 0 {
-            let ip = addr.ip();
-            let port = net
-                .free_port(ip, |n, p| n.udp.contains_key(&SocketAddr::new(ip, p)))
-                .ok_or(StackError::NoBuffers)?;
-            addr.set_port(port);
-        }
-        if net.udp.contains_key(&addr) {
-            return Err(StackError::AddrInUse(addr));
-        }
-        let state = Rc::new(RefCell::new(UdpState::default()));
-        net.udp.insert(addr, state.clone());
+        let net = &mut *self.net.borrow_mut();
+        let (addr, state) = Net::claim(&mut net.udp, &mut net.next_port, addr)?;
         let source = if addr.ip().is_unspecified() {
             SocketAddr::new(self.source_ip(addr.is_ipv4())?, addr.port())
         } else {
