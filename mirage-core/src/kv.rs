@@ -12,6 +12,7 @@ use bytes::Bytes;
 use core::fmt;
 
 use crate::key::Key;
+use crate::region::Region;
 use crate::time::PosixTime;
 
 /// What a key names.
@@ -182,6 +183,24 @@ pub trait KvRo {
     /// stream a value in chunks without knowing its size.
     async fn get_partial(&self, key: &Key, offset: u64, length: usize) -> Result<Bytes, KvError>;
 
+    /// Lends the bytes of the value at `key` from `offset`, at most
+    /// `length` of them (cut at the value's end, as in
+    /// [`KvRo::get_partial`]), as a [`Region`] that a
+    /// [`TcpFlow`](crate::TcpFlow) sends with
+    /// [`send_region`](crate::TcpFlow::send_region) without the caller
+    /// reading them: a directory store lends the open file, which the host
+    /// stack can `sendfile`. The region reads the value as it was when
+    /// lent, or fails as truncated if it shrinks meanwhile.
+    ///
+    /// `Ok(None)` means the store lends no regions: read the value with
+    /// [`KvRo::get_partial`] instead. That is the default, so a store that
+    /// does not override this keeps being read the usual way; errors are
+    /// those of `get_partial`.
+    async fn region(&self, key: &Key, offset: u64, length: u64) -> Result<Option<Region>, KvError> {
+        let _ = (key, offset, length);
+        Ok(None)
+    }
+
     /// The entries directly inside the dictionary `key`, sorted by name.
     async fn list(&self, key: &Key) -> Result<Vec<(String, EntryKind)>, KvError>;
 
@@ -251,6 +270,9 @@ macro_rules! forward_kv {
             async fn get(&self, key: &Key) -> Result<Bytes, KvError> { (**self).get(key).await }
             async fn get_partial(&self, key: &Key, offset: u64, length: usize) -> Result<Bytes, KvError> {
                 (**self).get_partial(key, offset, length).await
+            }
+            async fn region(&self, key: &Key, offset: u64, length: u64) -> Result<Option<Region>, KvError> {
+                (**self).region(key, offset, length).await
             }
             async fn list(&self, key: &Key) -> Result<Vec<(String, EntryKind)>, KvError> { (**self).list(key).await }
             async fn last_modified(&self, key: &Key) -> Result<PosixTime, KvError> { (**self).last_modified(key).await }

@@ -11,6 +11,7 @@ pub mod kv;
 mod kv_subtree;
 pub mod network;
 pub mod random;
+pub mod region;
 pub mod stack;
 pub mod time;
 
@@ -30,6 +31,7 @@ pub use network::{
     Capabilities, LinkState, MacAddress, Network, NetworkCounters, RxToken, TxToken,
 };
 pub use random::Random;
+pub use region::{Region, RegionSource, SendRegionError};
 pub use stack::{Stack, StackError, TcpFlow, TcpListener, UdpSocket};
 pub use time::{
     Clock, Elapsed, Instant, MonotonicClock, PosixTime, Time, WallClock, timeout, timeout_at,

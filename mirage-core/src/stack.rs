@@ -9,6 +9,8 @@
 use alloc::boxed::Box;
 use core::net::SocketAddr;
 
+use crate::region::{Region, SendRegionError};
+
 /// Why a transport operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -88,6 +90,21 @@ pub trait TcpFlow {
             self.write_all(buf).await?;
         }
         Ok(())
+    }
+
+    /// Writes `head`, then the bytes of `region` (lent by a store's
+    /// [`KvRo::region`](crate::KvRo::region)): a response head and a file's
+    /// bytes, say. Backends that can send a region of their own store
+    /// without copying it through memory (the host's `sendfile(2)` for a
+    /// directory store's file) override it, and may let the head and the
+    /// first bytes leave in one segment. The default is
+    /// [`send_region_by_copy`](crate::region::send_region_by_copy): the
+    /// region is read in bounded chunks and written.
+    ///
+    /// On error the flow is in an unknown state (part of the region may
+    /// have been sent) and should be dropped; the error says how far it got.
+    async fn send_region(&mut self, head: &[u8], region: &Region) -> Result<(), SendRegionError> {
+        crate::region::send_region_by_copy(self, head, region).await
     }
 
     /// Waits until everything written has been handed to the network

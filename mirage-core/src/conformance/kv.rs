@@ -41,6 +41,32 @@ pub async fn kv_ro<K: KvRo + ?Sized>(kv: &K, expected: &[(Key, Bytes)]) {
                 .is_empty(),
             "get_partial past the end of {key} gives nothing"
         );
+        // A store that lends regions lends exactly what get_partial reads.
+        if let Some(r) = kv.region(key, mid as u64, 3).await.expect("region") {
+            let want = &value[mid..(mid + 3).min(value.len())];
+            assert_eq!(
+                r.len(),
+                want.len() as u64,
+                "region length of {key} at {mid}"
+            );
+            let mut buf = [0u8; 8];
+            let n = r.read_at(0, &mut buf).expect("read the region");
+            assert_eq!(&buf[..n], want, "region bytes of {key} at {mid}");
+            let whole = kv
+                .region(key, 0, u64::MAX)
+                .await
+                .expect("region")
+                .expect("a store lending one region lends another");
+            assert_eq!(whole.len(), value.len() as u64, "whole region of {key}");
+            let past = kv
+                .region(key, value.len() as u64 + 10, 5)
+                .await
+                .expect("a region past the end is not an error");
+            assert!(
+                past.is_none_or(|r| r.is_empty()),
+                "a region past the end of {key} is empty"
+            );
+        }
         let d1 = kv.digest(key).await.expect("digest");
         let d2 = kv.digest(key).await.expect("digest");
         assert_eq!(d1, d2, "digest of {key} is stable");
@@ -80,6 +106,13 @@ pub async fn kv_ro<K: KvRo + ?Sized>(kv: &K, expected: &[(Key, Bytes)]) {
     assert!(
         matches!(kv.get(&missing).await, Err(KvError::NotFound(_))),
         "get of a missing key is NotFound"
+    );
+    assert!(
+        matches!(
+            kv.region(&missing, 0, 10).await,
+            Ok(None) | Err(KvError::NotFound(_))
+        ),
+        "a region of a missing key is NotFound (or none, from a store lending none)"
     );
     assert_eq!(
         kv.exists(&Key::root()).await.expect("exists root"),

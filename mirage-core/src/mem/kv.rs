@@ -10,6 +10,7 @@ use core::ops::Bound;
 
 use crate::key::Key;
 use crate::kv::{Change, Digest, EntryKind, KvError, KvRo, KvRw};
+use crate::region::Region;
 use crate::time::{PosixTime, WallClock};
 
 #[derive(Debug, Clone)]
@@ -183,6 +184,13 @@ impl KvRo for MemKv {
             .min(data.len());
         let end = start.saturating_add(length).min(data.len());
         Ok(data.slice(start..end))
+    }
+
+    /// Lends the bytes in memory, shared, not copied.
+    async fn region(&self, key: &Key, offset: u64, length: u64) -> Result<Option<Region>, KvError> {
+        let length = usize::try_from(length).unwrap_or(usize::MAX);
+        let bytes = self.get_partial(key, offset, length).await?;
+        Ok(Some(Region::from_bytes(bytes)))
     }
 
     async fn list(&self, key: &Key) -> Result<Vec<(String, EntryKind)>, KvError> {
