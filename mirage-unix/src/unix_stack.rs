@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 
-use mirage_core::{Stack, StackError, TcpFlow, TcpListener, UdpSocket};
+use mirage_core::{Region, SendRegionError, Stack, StackError, TcpFlow, TcpListener, UdpSocket};
 
 use crate::socket::{SocketStack, SocketTcpFlow, SocketTcpListener, SocketUdpSocket};
 
@@ -119,6 +119,10 @@ impl TcpFlow for UnixTcpFlow {
 
     async fn write_all_vectored(&mut self, bufs: &[&[u8]]) -> Result<(), StackError> {
         dispatch!(UnixTcpFlow, self, f => f.write_all_vectored(bufs).await)
+    }
+
+    async fn send_region(&mut self, head: &[u8], region: &Region) -> Result<(), SendRegionError> {
+        dispatch!(UnixTcpFlow, self, f => f.send_region(head, region).await)
     }
 
     async fn flush(&mut self) -> Result<(), StackError> {

@@ -44,6 +44,16 @@
 //! refuses a walk out of it; absolute links, and hosts without `openat2`,
 //! are checked component by component instead.
 //!
+//! # Regions
+//!
+//! [`KvRo::region`](mirage_core::KvRo::region) lends a value as its open
+//! file ([`FileRegion`], opened as reads open it), which the host socket
+//! stack sends with `sendfile(2)` and any other flow reads in chunks. The
+//! region is the file that was at the key when it was lent: a value
+//! replaced by [`KvRw::set`](mirage_core::KvRw::set) meanwhile (a rename)
+//! is still sent whole as it was; one cut shorter in place ends the send
+//! early with an error.
+//!
 //! The file operations are synchronous on the instance's thread: quick on a
 //! local disk with the page cache, and they stall only this instance.
 
@@ -51,6 +61,7 @@ mod batch;
 mod digest;
 mod open;
 mod read;
+mod region;
 mod write;
 
 use std::cell::Cell;
@@ -61,6 +72,8 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use mirage_core::{EntryKind, Key, KvError};
+
+pub use region::FileRegion;
 
 /// The reserved top-level directory holding temporary files and journals.
 pub const RESERVED: &str = ".dirkv";

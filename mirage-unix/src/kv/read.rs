@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use mirage_core::key::MAX_SEGMENT_LEN;
-use mirage_core::{Digest, EntryKind, Key, KvError, KvRo, Metadata, PosixTime};
+use mirage_core::{Digest, EntryKind, Key, KvError, KvRo, Metadata, PosixTime, Region};
 
 use super::open::{Access, Top};
 use super::{DirKv, RESERVED, digest, io_err, kind_at};
@@ -74,7 +74,7 @@ impl DirKv {
 
     /// The value `key` opened for reading, with its length, or why it is
     /// not one.
-    fn open_value(&self, key: &Key) -> Result<(fs::File, u64), KvError> {
+    pub(super) fn open_value(&self, key: &Key) -> Result<(fs::File, u64), KvError> {
         if key.is_root() {
             return Err(KvError::ValueExpected(key.clone()));
         }
@@ -95,7 +95,7 @@ impl DirKv {
     }
 
     /// A host error about the file at `key`, naming its path.
-    fn key_err(&self, key: &Key, e: std::io::Error) -> KvError {
+    pub(super) fn key_err(&self, key: &Key, e: std::io::Error) -> KvError {
         match self.path(key) {
             Ok(path) => io_err(&path, e),
             Err(reserved) => reserved,
@@ -182,6 +182,12 @@ impl KvRo for DirKv {
         }
         buf.truncate(got);
         Ok(Bytes::from(buf))
+    }
+
+    /// The open file (one `openat2` and one `fstat`), which the host
+    /// stack sends with `sendfile(2)`: see [`super::FileRegion`].
+    async fn region(&self, key: &Key, offset: u64, length: u64) -> Result<Option<Region>, KvError> {
+        self.lend(key, offset, length).map(Some)
     }
 
     async fn list(&self, key: &Key) -> Result<Vec<(String, EntryKind)>, KvError> {

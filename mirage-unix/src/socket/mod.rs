@@ -8,13 +8,16 @@
 //! datagrams between them. IPv6 sockets are `IPV6_V6ONLY`, so `[::]` means
 //! every IPv6 address, as the [`Stack`] contract says, and never IPv4.
 //! Every TCP flow has `TCP_NODELAY` set: protocols here write whole
-//! messages and want them sent at once.
+//! messages and want them sent at once. A region of a [`crate::DirKv`]
+//! file ([`mirage_core::TcpFlow::send_region`]) goes out with
+//! `sendfile(2)`, never copied through our memory.
 //!
 //! The sockets are registered with the tokio reactor of the thread that
 //! creates them, so they must be created and used inside a tokio runtime
 //! (as [`crate::run()`] provides).
 
 mod error;
+mod sendfile;
 mod tcp;
 mod udp;
 

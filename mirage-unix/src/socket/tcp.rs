@@ -3,10 +3,13 @@
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 
-use mirage_core::{StackError, TcpFlow, TcpListener};
+use mirage_core::region::send_region_by_copy;
+use mirage_core::{Region, SendRegionError, StackError, TcpFlow, TcpListener};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::error::to_stack_error;
+use super::sendfile::{self, Sent};
+use crate::kv::FileRegion;
 
 /// A listening host TCP socket; see [`super::SocketStack`].
 #[derive(Debug)]
@@ -151,6 +154,29 @@ impl TcpFlow for SocketTcpFlow {
                     offset = 0;
                 }
             }
+        }
+    }
+
+    /// A [`FileRegion`] of a [`DirKv`](crate::DirKv) goes out with
+    /// `sendfile(2)`, after the head (sent with `MSG_MORE`, so they share
+    /// a segment); any other region is copied
+    /// ([`send_region_by_copy`]), as is a file that cannot be `sendfile`d.
+    async fn send_region(&mut self, head: &[u8], region: &Region) -> Result<(), SendRegionError> {
+        let Some(file) = region.source::<FileRegion>() else {
+            return send_region_by_copy(self, head, region).await;
+        };
+        let (start, len) = (region.start(), region.len());
+        match sendfile::send_file(&self.inner, self.peer, head, file.file(), start, len).await {
+            Ok(Sent::All) => Ok(()),
+            Ok(Sent::HeadOnly) => send_region_by_copy(self, &[], region).await,
+            Err(SendRegionError::Truncated { sent, len }) => {
+                log::warn!(
+                    "{}: the file shrank while being sent ({sent} of {len} bytes sent)",
+                    file.key()
+                );
+                Err(SendRegionError::Truncated { sent, len })
+            }
+            Err(e) => Err(e),
         }
     }
 
