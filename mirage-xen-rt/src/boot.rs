@@ -30,6 +30,12 @@ static HEAP: LockedHeap = LockedHeap::empty();
 /// The hypercall page address once installed (0 before), for the exits.
 static HYPERCALL_PAGE: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
 
+/// The guest heap, for the C allocation functions of [`crate::libc`].
+#[cfg(feature = "std")]
+pub(crate) fn global_heap() -> &'static LockedHeap {
+    &HEAP
+}
+
 pub(crate) fn set_hypercall_page(addr: usize) {
     HYPERCALL_PAGE.store(addr, core::sync::atomic::Ordering::Release);
 }
@@ -121,6 +127,9 @@ extern "C" fn mirage_xen_rt_start(start_info: u32) -> ! {
         (heap.end - heap.start) >> 20
     );
     heap_check();
+    crate::tls::init();
+    #[cfg(feature = "std")]
+    install_panic_hook();
     self_test(info.cmdline());
     let xen = XenCpuid::detect();
     // SAFETY: declared by the application through `entry!`, which checks
@@ -187,6 +196,17 @@ fn exit(reason: u32, qemu_code: u32) -> ! {
     arch::stop()
 }
 
+/// With `std`, `std` owns the panic handler: the hook prints the message on
+/// the debug console, then `std` aborts, and [`crate::libc`]'s `abort`
+/// crashes the domain.
+#[cfg(feature = "std")]
+fn install_panic_hook() {
+    std::panic::set_hook(std::boxed::Box::new(|info| {
+        println!("mirage-xen-rt: {info}");
+    }));
+}
+
+#[cfg(not(feature = "std"))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     println!("mirage-xen-rt: {info}");
@@ -194,14 +214,17 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 }
 
 /// Unwinding is never used (`panic = "abort"`), but the prebuilt `core`
-/// refers to the personality routine from its unwind tables.
+/// refers to the personality routine from its unwind tables. (With `std`,
+/// `std` defines it.)
+#[cfg(not(feature = "std"))]
 #[unsafe(no_mangle)]
 extern "C" fn rust_eh_personality() {
     crash()
 }
 
 /// As for [`rust_eh_personality`]: referenced by prebuilt landing pads that
-/// never run.
+/// never run. (With `std`, [`crate::libc`] defines it.)
+#[cfg(not(feature = "std"))]
 #[unsafe(no_mangle)]
 extern "C" fn _Unwind_Resume() -> ! {
     crash()

@@ -2,6 +2,8 @@
 #![doc = include_str!("../README.md")]
 
 extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
 
 /// The Xen PV protocols this runtime drives (re-exported for guests).
 pub use mirage_xen;
@@ -20,12 +22,16 @@ pub mod boot;
 pub mod debugcon;
 #[cfg(feature = "pvh")]
 pub mod hypercall;
+#[cfg(all(feature = "pvh", feature = "std"))]
+pub mod libc;
 #[cfg(feature = "pvh")]
 mod mem;
 #[cfg(feature = "pvh")]
 pub mod random;
 #[cfg(feature = "pvh")]
 pub mod run;
+#[cfg(feature = "pvh")]
+mod tls;
 #[cfg(feature = "pvh")]
 pub mod xen;
 

@@ -1,7 +1,11 @@
 //! Boot parameters from the PVH command line (`cmdline`/`extra` in the xl
 //! configuration): `ipv4=ADDR/LEN` and `gateway=ADDR` configure the network
-//! stack on netfront `vif/0`; other words are left to the application.
+//! stack on netfront `vif/0`; `remote=URL` names where the application's
+//! content comes from (a Git remote, `git://HOST/PATH[#BRANCH]`), kept as
+//! text for the application to parse; other words are left to the
+//! application.
 
+use alloc::string::String;
 use core::net::Ipv4Addr;
 
 /// A malformed boot parameter. Returned by [`BootParams::parse`].
@@ -23,15 +27,20 @@ pub enum ParamError {
     /// `gateway=` without `ipv4=`.
     #[error("gateway= given without ipv4=")]
     GatewayWithoutAddress,
+    /// `remote=` with nothing after the `=`.
+    #[error("remote= is empty")]
+    EmptyRemote,
 }
 
 /// The runtime's boot parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BootParams {
     /// The static address and prefix length (`ipv4=`).
     pub ipv4: Option<(Ipv4Addr, u8)>,
     /// The default gateway (`gateway=`).
     pub gateway: Option<Ipv4Addr>,
+    /// Where the application's content comes from (`remote=`), as written.
+    pub remote: Option<String>,
 }
 
 impl BootParams {
@@ -50,6 +59,11 @@ impl BootParams {
                 p.ipv4 = Some((addr, len));
             } else if let Some(v) = word.strip_prefix("gateway=") {
                 p.gateway = Some(v.parse().map_err(|_| ParamError::BadGateway)?);
+            } else if let Some(v) = word.strip_prefix("remote=") {
+                if v.is_empty() {
+                    return Err(ParamError::EmptyRemote);
+                }
+                p.remote = Some(String::from(v));
             }
         }
         if p.gateway.is_some() && p.ipv4.is_none() {
@@ -76,6 +90,7 @@ mod test {
             BootParams::parse("quiet ipv4=10.9.0.2/24 gateway=10.9.0.1 remote=git://x").unwrap();
         assert_eq!(p.ipv4, Some((Ipv4Addr::new(10, 9, 0, 2), 24)));
         assert_eq!(p.gateway, Some(Ipv4Addr::new(10, 9, 0, 1)));
+        assert_eq!(p.remote.as_deref(), Some("git://x"));
         assert!(p.net_config().is_some());
         assert_eq!(BootParams::parse("").unwrap(), BootParams::default());
         assert!(BootParams::default().net_config().is_none());
@@ -83,6 +98,7 @@ mod test {
 
     #[test]
     fn test_errors() {
+        assert_eq!(BootParams::parse("remote="), Err(ParamError::EmptyRemote));
         assert_eq!(
             BootParams::parse("ipv4=10.0.0.1"),
             Err(ParamError::MissingPrefix)
@@ -123,7 +139,11 @@ mod test {
                 line += &format!(" gateway={}", Ipv4Addr::from(g));
             }
             BootParams::parse(&line)
-                == Ok(BootParams { ipv4: Some((addr, len)), gateway: g.map(Ipv4Addr::from) })
+                == Ok(BootParams {
+                    ipv4: Some((addr, len)),
+                    gateway: g.map(Ipv4Addr::from),
+                    remote: None,
+                })
         }
     }
 }

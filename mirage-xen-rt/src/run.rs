@@ -153,6 +153,7 @@ where
             crash()
         }
     };
+    let net_config = params.net_config();
     let timers = Rc::new(Timers::new());
     let devices = Devices {
         clock: XenClock::new(rt.clone(), timers.clone()),
@@ -164,7 +165,7 @@ where
         stack: OnceCell::new(),
     };
     let app = async move {
-        let runner = match params.net_config() {
+        let runner = match net_config {
             None => None,
             Some(config) => match connect_net(&devices, config).await {
                 Ok((stack, runner)) => {
