@@ -1,0 +1,116 @@
+//! The Xen main of the homepage appliance. The runtime reads the boot
+//! command line (`extra=` in the xl configuration):
+//!
+//! - `ipv4=ADDR/LEN` and `gateway=ADDR`: the network on netfront `vif/0`
+//!   (required: the appliance serves on ADDR);
+//! - `remote=git://HOST[:PORT]/PATH[#BRANCH]`: the Git remote to clone the
+//!   content from at boot and to pull from every `poll=SECS` seconds
+//!   (default 10; 0 stops polling). Without it the guest serves the
+//!   built-in demo content.
+//!
+//! The repository lives in memory (mirage-irmin's `MemBackend`); DNS is
+//! served on ADDR:53 (UDP and TCP) and HTTP on ADDR:80. Log lines go to the
+//! debug console, which Xen shows as the guest's `(dN)` lines.
+
+#![allow(unreachable_pub)]
+
+use std::error::Error;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use homepage::unikernel::{self, Config};
+use homepage::upstream::{Remote, SharedRepository};
+use mirage_irmin::sync::Url;
+use mirage_irmin::{HashKind, MemBackend, Repo};
+use mirage_xen_rt::{Boot, Devices};
+
+/// The guest's entry: the runtime, then the appliance on its devices.
+pub fn main(boot: Boot) -> ! {
+    log::set_logger(&ConsoleLogger).ok();
+    log::set_max_level(log::LevelFilter::Info);
+    mirage_xen_rt::run(boot, start)
+}
+
+/// What the boot command line asked for, beyond what the runtime reads.
+struct Options {
+    poll: Option<Duration>,
+}
+
+impl Options {
+    fn parse(cmdline: &str) -> Result<Options, String> {
+        let mut poll = Some(Duration::from_secs(10));
+        for word in cmdline.split_whitespace() {
+            if let Some(v) = word.strip_prefix("poll=") {
+                let secs: u64 = v
+                    .parse()
+                    .map_err(|_| format!("poll={v}: not a number of seconds"))?;
+                poll = (secs > 0).then(|| Duration::from_secs(secs));
+            }
+        }
+        Ok(Options { poll })
+    }
+}
+
+async fn start(devices: Devices) -> Result<(), Box<dyn Error>> {
+    let options = Options::parse(devices.cmdline())?;
+    let (Some(stack), Some((addr, _))) = (devices.stack(), devices.params().ipv4) else {
+        return Err("no network: boot with ipv4=ADDR/LEN (and a vif)".into());
+    };
+    let clock = devices.clock();
+    let repo = Repo::new(MemBackend::new(HashKind::Sha1), clock.clone());
+    let mut branch = String::from("main");
+    let remote = match &devices.params().remote {
+        Some(spec) => {
+            let (url, b) = match spec.split_once('#') {
+                Some((url, b)) => (url, Some(b)),
+                None => (spec.as_str(), None),
+            };
+            if let Some(b) = b {
+                branch = b.to_owned();
+            }
+            Some(Url::parse(url).map_err(|e| format!("remote={spec}: {e}"))?)
+        }
+        None => None,
+    };
+    let config = Config {
+        branch: branch.clone(),
+        http: SocketAddr::new(addr.into(), 80),
+        dns: SocketAddr::new(addr.into(), 53),
+        poll: options.poll,
+        hook_secret: None,
+        http_config: Default::default(),
+        dns_options: Default::default(),
+        site_options: Default::default(),
+    };
+    match remote {
+        Some(url) => {
+            log::info!("homepage: cloning {url} (branch {branch})");
+            let upstream = Remote::new(stack.clone(), repo.clone(), url, branch);
+            unikernel::start(stack, clock, repo, upstream, config).await?
+        }
+        None => {
+            log::info!("homepage: no remote=, serving the demo content");
+            homepage::demo::seed(&repo, &branch).await?;
+            unikernel::start(stack, clock, repo, SharedRepository, config).await?
+        }
+    }
+    Ok(())
+}
+
+/// Log records as lines on the debug console (through `std`'s standard
+/// error, which the runtime sends there).
+struct ConsoleLogger;
+
+impl log::Log for ConsoleLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            eprintln!("{} {}: {}", record.level(), record.target(), record.args());
+        }
+    }
+
+    fn flush(&self) {}
+}
