@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use futures::stream::LocalBoxStream;
-use mirage_core::KvError;
+use mirage_core::{KvError, Region};
 
 use crate::headers::Headers;
 
@@ -36,6 +36,11 @@ pub enum Body<'a> {
     Empty,
     /// A body held in memory.
     Full(Bytes),
+    /// A region of a stored value, lent by the store
+    /// ([`KvRo::region`](mirage_core::KvRo::region)) and sent by the flow
+    /// without passing through the server's memory where the backend can
+    /// (`sendfile(2)` on host sockets); sent with `Content-Length`.
+    Region(Region),
     /// A body produced chunk by chunk, never held whole. With a known `len`
     /// it is sent with `Content-Length`; without, chunked (HTTP/1.1) or
     /// delimited by closing the connection (HTTP/1.0). For `HEAD` the stream
@@ -54,6 +59,7 @@ impl Body<'_> {
         match self {
             Body::Empty => Some(0),
             Body::Full(b) => Some(b.len() as u64),
+            Body::Region(r) => Some(r.len()),
             Body::Stream { len, .. } => *len,
         }
     }
@@ -69,6 +75,7 @@ impl core::fmt::Debug for Body<'_> {
         match self {
             Body::Empty => f.write_str("Body::Empty"),
             Body::Full(b) => write!(f, "Body::Full({} bytes)", b.len()),
+            Body::Region(r) => write!(f, "Body::Region({} bytes)", r.len()),
             Body::Stream { len, .. } => write!(f, "Body::Stream(len: {len:?})"),
         }
     }

@@ -4,7 +4,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::StreamExt;
-use mirage_core::{Clock, StackError, TcpFlow, timeout};
+use mirage_core::{Clock, Region, SendRegionError, StackError, TcpFlow, timeout};
 
 use super::Server;
 use crate::request::Version;
@@ -13,6 +13,11 @@ use crate::response::{Body, BodyError, Response, reason};
 /// Bodies up to this size are copied behind the head into one buffer;
 /// larger ones go beside it in one vectored write, uncopied.
 const COALESCE: usize = 1024;
+
+/// The most bytes of a [`Body::Region`] sent within one send timeout: the
+/// timeout bounds the wait between two writes (nginx `send_timeout`), not
+/// the time a whole large file takes to reach a slow client.
+const REGION_PIECE: u64 = 256 * 1024;
 
 /// How writing a response ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +132,7 @@ pub(crate) async fn write_response<H, F: TcpFlow, C: Clock>(
             .await
             .map(|()| b.len() as u64)
             .map_err(|e| (e, 0)),
+        Body::Region(r) if send_body => send_region(server, flow, clock, &head, &r).await,
         body => match send(server, flow, clock, &head).await {
             Err(e) => Err((e, 0)),
             Ok(()) if !send_body => Ok(0),
@@ -154,6 +160,8 @@ enum SendError {
     Timeout,
     #[error("{0}")]
     Body(#[from] BodyError),
+    #[error("{0}")]
+    Region(SendRegionError),
 }
 
 /// Writes `Name: value\r\n`, the name in the usual capitalisation
@@ -217,6 +225,44 @@ async fn send_vectored<H, F: TcpFlow, C: Clock>(
     }
 }
 
+/// Writes `head` and then `region`, in pieces of at most
+/// [`REGION_PIECE`] bytes, each within the send timeout; returns the body
+/// bytes sent, or the error and how far it got.
+async fn send_region<H, F: TcpFlow, C: Clock>(
+    server: &Server<H>,
+    flow: &mut F,
+    clock: &C,
+    head: &[u8],
+    region: &Region,
+) -> Result<u64, (SendError, u64)> {
+    let len = region.len();
+    let mut sent = 0u64;
+    let mut head = head;
+    loop {
+        let piece = region.slice(sent, REGION_PIECE);
+        let n = piece.len();
+        match timeout(
+            clock,
+            server.config.send_timeout,
+            flow.send_region(head, &piece),
+        )
+        .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let got = sent + e.sent();
+                return Err((SendError::Region(e), got));
+            }
+            Err(_) => return Err((SendError::Timeout, sent)),
+        }
+        sent += n;
+        head = &[];
+        if sent >= len {
+            return Ok(sent);
+        }
+    }
+}
+
 /// Writes `bytes` within the send timeout.
 async fn send<H, F: TcpFlow, C: Clock>(
     server: &Server<H>,
@@ -245,6 +291,7 @@ async fn send_body_parts<H, F: TcpFlow, C: Clock>(
             send(server, flow, clock, &b).await.map_err(|e| (e, 0))?;
             return Ok(b.len() as u64);
         }
+        Body::Region(r) => return send_region(server, flow, clock, &[], &r).await,
         Body::Stream { stream, .. } => stream,
     };
     let mut sent = 0u64;

@@ -13,8 +13,12 @@
 //! - A `404.html` at the root is the body of every 404.
 //! - Paths are percent-decoded and dot-segments removed before they become
 //!   a [`Key`]; nothing outside the store's root can be named ([`path`]).
-//! - Bodies stream from the store in chunks (`get_partial`); a large file is
-//!   never held in memory whole. Small files are kept in memory, within a
+//! - Bodies of at least [`SiteOptions::region_min`] bytes are regions the
+//!   store lends ([`KvRo::region`]): on host sockets a directory's file is
+//!   sent with `sendfile(2)`, after the head, never read into memory.
+//! - Otherwise (and from stores that lend no regions) bodies stream from
+//!   the store in chunks (`get_partial`); a large file is never held in
+//!   memory whole. Small files are kept in memory, within a
 //!   byte budget, while their size and modification time stay the same
 //!   ([`SiteOptions::cache_bytes`]).
 //! - A request costs one [`KvRo::metadata`] call (two with `gzip_static`),
@@ -69,6 +73,13 @@ pub struct SiteOptions {
     /// served). Larger files always stream in `chunk_size` pieces. Default
     /// 128 KiB.
     pub cache_max_file: usize,
+    /// Bodies (whole values or single ranges) of at least this many bytes
+    /// are sent as regions the store lends ([`KvRo::region`]), which a
+    /// directory store on host sockets sends with `sendfile(2)`, never
+    /// copied through memory; smaller ones are read (or kept in memory) and
+    /// leave with the head in one write. Stores that lend no regions are
+    /// read as before. `u64::MAX` turns it off. Default 32 KiB.
+    pub region_min: u64,
 }
 
 impl Default for SiteOptions {
@@ -81,6 +92,7 @@ impl Default for SiteOptions {
             memoize_digests: true,
             cache_bytes: 16 * 1024 * 1024,
             cache_max_file: 128 * 1024,
+            region_min: 32 * 1024,
         }
     }
 }
@@ -347,6 +359,9 @@ impl<K: KvRo> StaticSite<K> {
         head_only: bool,
     ) -> Body<'a> {
         let size = entry.size;
+        if let Some(body) = self.lent(&reader, key, start, end, head_only).await {
+            return body;
+        }
         if let Some(b) = &entry.body
             && end <= b.len() as u64
             && start < end
@@ -373,6 +388,33 @@ impl<K: KvRo> StaticSite<K> {
         self.body(reader, key.clone(), start, end, head_only).await
     }
 
+    /// The bytes `start..end` of `key` as a region the store lends, when
+    /// they are to be sent (not `HEAD`), are at least
+    /// [`SiteOptions::region_min`] long, and the store lends them whole;
+    /// bytes it holds in memory come back as [`Body::Full`].
+    async fn lent<'a, R: KvRo + 'a>(
+        &self,
+        reader: &R,
+        key: &Key,
+        start: u64,
+        end: u64,
+        head_only: bool,
+    ) -> Option<Body<'a>> {
+        let len = end.saturating_sub(start);
+        if head_only || len == 0 || len < self.options.region_min {
+            return None;
+        }
+        match reader.region(key, start, len).await {
+            Ok(Some(r)) if r.len() == len => Some(match r.as_bytes() {
+                Some(b) => Body::Full(b.clone()),
+                None => Body::Region(r),
+            }),
+            // Short (the value changed since its metadata was read), none,
+            // or an error: the usual path reads it and reports what it finds.
+            _ => None,
+        }
+    }
+
     /// 404, with the site's own page when it has one.
     async fn not_found<'a, R: KvRo + 'a>(&self, reader: R, req: &RequestHead) -> Response<'a> {
         if let Some(page) = &self.options.not_found_page
@@ -384,9 +426,11 @@ impl<K: KvRo> StaticSite<K> {
             }) = self.kv.metadata(&key).await
         {
             let name = key.basename().unwrap_or("").to_owned();
-            let body = self
-                .body(reader, key, 0, size, req.method == Method::Head)
-                .await;
+            let head_only = req.method == Method::Head;
+            let body = match self.lent(&reader, &key, 0, size, head_only).await {
+                Some(body) => body,
+                None => self.body(reader, key, 0, size, head_only).await,
+            };
             return Response::new(404)
                 .with_header("content-type", mime::content_type(&name))
                 .with_body(body);

@@ -5,7 +5,8 @@ use std::cell::Cell;
 use bytes::Bytes;
 use mirage_core::mem::{MemKv, Simulation};
 use mirage_core::{
-    Digest, EntryKind, Key, KvError, KvRo, KvRw, Metadata, PosixTime, Stack, TcpFlow,
+    Digest, EntryKind, Key, KvError, KvRo, KvRw, Metadata, PosixTime, Region, RegionSource, Stack,
+    TcpFlow,
 };
 use mirage_http::date::imf_fixdate;
 use mirage_http::parse::{Limits, Status, parse_head};
@@ -45,6 +46,16 @@ fn get<K: KvRo>(
         match resp.body {
             Body::Empty => {}
             Body::Full(b) => body.extend_from_slice(&b),
+            Body::Region(r) => {
+                let mut buf = vec![0u8; r.len() as usize];
+                let mut got = 0;
+                while got < buf.len() {
+                    let n = r.read_at(got as u64, &mut buf[got..]).unwrap();
+                    assert!(n > 0, "the region ended early");
+                    got += n;
+                }
+                body.extend_from_slice(&buf);
+            }
             Body::Stream { mut stream, len } => {
                 use futures::StreamExt;
                 while let Some(c) = stream.next().await {
@@ -421,7 +432,20 @@ fn an_owned_response_outlives_its_site() {
     };
     let body = sim
         .block_on(async {
+            // MemKv lends its bytes: a large body is shared, not copied.
             let site = StaticSite::new(kv.clone());
+            let resp = site.respond_owned(&head).await;
+            drop(site);
+            let Body::Full(b) = resp.body else {
+                panic!("a 200 kB body of a MemKv is its bytes")
+            };
+            assert!(b == big);
+            // Without regions it streams, reading from the owned store.
+            let options = SiteOptions {
+                region_min: u64::MAX,
+                ..SiteOptions::default()
+            };
+            let site = StaticSite::with_options(kv.clone(), options);
             let resp = site.respond_owned(&head).await;
             drop(site);
             assert_eq!(resp.status, 200);
@@ -487,4 +511,185 @@ fn cached_bodies_follow_changes_and_ranges() {
     assert_eq!(&body[..], b"a new text");
     let (r, part) = get(&mut sim, &s, ranged);
     assert_eq!((r.status, &part[..]), (206, &b" ne"[..]));
+}
+
+/// A store lending its values as regions that are not bytes in memory, as
+/// a directory store lends its files, and counting the regions lent.
+struct Lending {
+    inner: MemKv,
+    lent: Cell<usize>,
+    /// Whether lent values shrink to half their length once lent.
+    shrink: Cell<bool>,
+}
+
+impl Lending {
+    fn new(inner: MemKv) -> Self {
+        Lending {
+            inner,
+            lent: Cell::new(0),
+            shrink: Cell::new(false),
+        }
+    }
+}
+
+/// A value behind a lent region.
+struct Lent(Bytes);
+
+impl RegionSource for Lent {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, KvError> {
+        let at = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.0.len());
+        let n = buf.len().min(self.0.len() - at);
+        buf[..n].copy_from_slice(&self.0[at..at + n]);
+        Ok(n)
+    }
+}
+
+impl KvRo for Lending {
+    async fn exists(&self, key: &Key) -> Result<Option<EntryKind>, KvError> {
+        self.inner.exists(key).await
+    }
+    async fn get(&self, key: &Key) -> Result<Bytes, KvError> {
+        self.inner.get(key).await
+    }
+    async fn get_partial(&self, key: &Key, offset: u64, length: usize) -> Result<Bytes, KvError> {
+        self.inner.get_partial(key, offset, length).await
+    }
+    async fn region(&self, key: &Key, offset: u64, length: u64) -> Result<Option<Region>, KvError> {
+        let value = self.inner.get(key).await?;
+        self.lent.set(self.lent.get() + 1);
+        let len = value.len() as u64;
+        let start = offset.min(len);
+        let now = match self.shrink.get() {
+            true => value.slice(..value.len() / 2),
+            false => value,
+        };
+        let source = std::rc::Rc::new(Lent(now));
+        Ok(Some(Region::new(source, start, length.min(len - start))))
+    }
+    async fn list(&self, key: &Key) -> Result<Vec<(String, EntryKind)>, KvError> {
+        self.inner.list(key).await
+    }
+    async fn last_modified(&self, key: &Key) -> Result<PosixTime, KvError> {
+        self.inner.last_modified(key).await
+    }
+    async fn digest(&self, key: &Key) -> Result<Digest, KvError> {
+        self.inner.digest(key).await
+    }
+    async fn size(&self, key: &Key) -> Result<u64, KvError> {
+        self.inner.size(key).await
+    }
+    async fn metadata(&self, key: &Key) -> Result<Metadata, KvError> {
+        self.inner.metadata(key).await
+    }
+}
+
+#[test]
+fn large_bodies_are_lent_regions_small_ones_and_head_are_not() {
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let gz: Vec<u8> = (0..50_000u32).map(|i| (i % 13) as u8).collect();
+    let (mut sim, kv) = site(&[
+        ("big.bin", &big),
+        ("page.html", &big[..40_000]),
+        ("page.html.gz", &gz),
+        ("small.txt", &big[..1000]),
+    ]);
+    let lending = Lending::new(kv);
+    let s = StaticSite::new(&lending);
+    let respond = |sim: &mut Simulation, request: &str| {
+        let Ok(Status::Complete((head, _))) = parse_head(request.as_bytes(), &Limits::default())
+        else {
+            panic!("bad test request {request:?}")
+        };
+        sim.block_on(s.respond(&head)).unwrap()
+    };
+
+    let r = respond(&mut sim, &req("/big.bin"));
+    assert!(matches!(&r.body, Body::Region(r) if (r.start(), r.len()) == (0, 200_000)));
+    let (_, body) = get(&mut sim, &s, &req("/big.bin"));
+    assert!(body == big, "the whole file");
+
+    let ranged = "GET /big.bin HTTP/1.1\r\nHost: a\r\nRange: bytes=1000-99999\r\n\r\n";
+    let r = respond(&mut sim, ranged);
+    assert_eq!(r.status, 206);
+    assert!(matches!(&r.body, Body::Region(r) if (r.start(), r.len()) == (1000, 99_000)));
+    let (_, body) = get(&mut sim, &s, ranged);
+    assert!(body == big[1000..100_000], "the range");
+
+    let gzipped = "GET /page.html HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n\r\n";
+    let r = respond(&mut sim, gzipped);
+    assert_eq!(hdr(&r, "content-encoding"), Some("gzip"));
+    assert!(matches!(&r.body, Body::Region(r) if r.len() == 50_000));
+    let (_, body) = get(&mut sim, &s, gzipped);
+    assert!(body == gz, "the gzip sibling");
+
+    // A small range of a large file, a small file, and HEAD: no region.
+    let before = lending.lent.get();
+    let small_range = "GET /big.bin HTTP/1.1\r\nHost: a\r\nRange: bytes=0-99\r\n\r\n";
+    let (r, body) = get(&mut sim, &s, small_range);
+    assert_eq!((r.status, &body[..]), (206, &big[..100]));
+    let (_, body) = get(&mut sim, &s, &req("/small.txt"));
+    assert_eq!(&body[..], &big[..1000]);
+    let r = respond(&mut sim, "HEAD /big.bin HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(r.body.len(), Some(200_000));
+    assert!(!matches!(r.body, Body::Region(_)));
+    assert_eq!(lending.lent.get(), before, "nothing more was lent");
+}
+
+#[test]
+fn lent_regions_go_over_the_server_after_their_head() {
+    let big: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
+    let (_, kv) = site(&[("big.bin", &big)]);
+    let lending = Lending::new(kv);
+    let site = StaticSite::new(&lending);
+    let expected = big.clone();
+    run(site, Config::default(), |host, _| async move {
+        let mut flow = host.tcp_connect(server_addr()).await.unwrap();
+        // Larger than one piece of a region send: several sends, in order.
+        let resp = exchange(&mut flow, b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n").await;
+        assert_eq!(resp.status, 200);
+        assert_eq!(resp.header("content-length"), Some("700000"));
+        assert!(resp.body == expected);
+        let resp = exchange(
+            &mut flow,
+            b"GET /big.bin HTTP/1.1\r\nHost: a\r\nRange: bytes=300000-\r\n\r\n",
+        )
+        .await;
+        assert_eq!(resp.status, 206);
+        assert!(resp.body == expected[300_000..]);
+        // The connection stays usable after region bodies.
+        let resp = exchange(&mut flow, b"HEAD /big.bin HTTP/1.1\r\nHost: a\r\n\r\n").await;
+        assert_eq!(resp.header("content-length"), Some("700000"));
+        assert!(resp.body.is_empty());
+    });
+    assert_eq!(lending.lent.get(), 2);
+}
+
+#[test]
+fn a_region_that_shrinks_aborts_its_connection() {
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let (_, kv) = site(&[("big.bin", &big)]);
+    let lending = Lending::new(kv);
+    lending.shrink.set(true);
+    let site = StaticSite::new(&lending);
+    run(site, Config::default(), |host, _| async move {
+        let mut flow = host.tcp_connect(server_addr()).await.unwrap();
+        flow.write_all(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .unwrap();
+        // The head announces 300 000 bytes; 150 000 come, then the end.
+        let mut got = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            match flow.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        let head_len = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let text = String::from_utf8_lossy(&got[..head_len]).into_owned();
+        assert!(text.contains("Content-Length: 300000"), "{text}");
+        assert!(got[head_len..] == big[..150_000]);
+    });
 }
