@@ -5,13 +5,18 @@
 # and that it shut down cleanly. Exits non-zero on any failure.
 #
 # Usage: xen/run-xen-test.sh [image]   (default: target/xen/xen-hello.xen)
+#
+# The guest-specific part runs in dom0 from xen/dom0/test-NAME.sh (NAME: the
+# image's name, xen-hello or homepage). For the homepage, dom0 serves a Git
+# repository made from xen/dom0/site over git:// for the guest to clone.
 # Env:
 #   MIRAGE_XEN_CACHE   cache directory (default target/xen-cache): the Xen
 #                      ELF, dom0 kernel, initrd and root filesystem image.
 #                      Built once (needs root for debootstrap), then reused.
 #   MIRAGE_XEN_MIRROR  Debian mirror (default: the first apt source).
 #   MIRAGE_XEN_TIMEOUT whole QEMU run limit in seconds (default 600).
-# Needs: qemu-system-x86, debootstrap, e2fsprogs (mkfs.ext4 -d), apt-get.
+# Needs: qemu-system-x86, debootstrap, e2fsprogs (mkfs.ext4 -d), apt-get,
+# and git (for the homepage's repository).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 image="${1:-$root/target/xen/xen-hello.xen}"
@@ -75,10 +80,25 @@ name="$(basename "$image" .xen)"
 mkdir "$run/payload"
 cp "$image" "$run/payload/"
 cp "$root/xen/dom0/init.sh" "$run/payload/init.sh"
+[ -f "$root/xen/dom0/test-$name.sh" ] || die "no dom0 test script xen/dom0/test-$name.sh"
+cp "$root/xen/dom0/test-$name.sh" "$run/payload/test.sh"
+cmdline="ipv4=10.9.0.2/24 gateway=10.9.0.1"
+memory=32
+if [ "$name" = homepage ]; then
+    command -v git >/dev/null || die "git is needed to make the homepage's repository"
+    cmdline="$cmdline remote=git://10.9.0.1/site.git#main poll=2"
+    memory=128
+    git init -q -b main "$run/site"
+    cp -r "$root/xen/dom0/site/." "$run/site/"
+    git -C "$run/site" add -A
+    git -C "$run/site" -c user.name=harness -c user.email=harness@example.org \
+        commit -qm "Site and zone served by the Xen guest"
+    git clone -q --bare "$run/site" "$run/payload/site.git"
+fi
 sed -e "s|@NAME@|$name|" -e "s|@IMAGE@|$(basename "$image")|" \
-    -e "s|@CMDLINE@|ipv4=10.9.0.2/24 gateway=10.9.0.1|" \
+    -e "s|@CMDLINE@|$cmdline|" -e "s|@MEMORY@|$memory|" \
     "$root/xen/dom0/guest.cfg.in" > "$run/payload/guest.cfg"
-truncate -s 16M "$run/payload.img"
+truncate -s 32M "$run/payload.img"
 mkfs.ext4 -q -F -d "$run/payload" "$run/payload.img"
 
 log="${MIRAGE_XEN_LOG:-$root/target/xen/boot.log}"
@@ -117,18 +137,31 @@ if [ "$name" = xen-hello ]; then
     expect 'XENTEST: http ok' "dom0 fetched the page over HTTP (TCP over netfront)"
     expect '\(d[0-9]+\).*xen-hello: quit from' "guest got the quit datagram"
 fi
+if [ "$name" = homepage ]; then
+    expect '\(d[0-9]+\).*thread-local storage' "guest set up thread-local storage for std"
+    expect '\(d[0-9]+\).*netfront vif/0 connected' "guest netfront connected to netback"
+    expect '\(d[0-9]+\).*serving commit [0-9a-f]+ of "main"' "guest cloned git://10.9.0.1/site.git over netfront"
+    expect 'XENTEST: first dns answer [0-9]+ ms after xl create: ns1\.example\.org\. hostmaster\.example\.org\. 2026112501' "dig @guest SOA (UDP)"
+    expect 'XENTEST: dns udp www\.example\.org A: example\.org\. 10\.9\.0\.2$' "dig @guest www A: CNAME and address"
+    expect 'XENTEST: dns tcp example\.org TXT: "served by a mirage-rs Xen guest"' "dig +tcp @guest TXT"
+    expect 'XENTEST: dns nothing\.example\.org: NXDOMAIN' "dig @guest NXDOMAIN"
+    expect 'XENTEST: http ok' "curl http://guest/ got the page from the repository"
+    expect 'XENTEST: http missing page status 404' "curl of a missing page: 404"
+    expect 'XENTEST: push served' "a git push to dom0's repository reached the guest's site"
+    expect 'XENTEST: xl shutdown ok' "xl shutdown (XenStore control/shutdown)"
+fi
 expect '\(d[0-9]+\).*powering off' "guest application finished"
 expect 'XENTEST: guest state shutdown' "guest shut down cleanly (not crashed)"
 [ "$status" = 0 ] || { echo "FAIL: QEMU exited with status $status"; fail=1; }
 # Guest-side timings from Xen's console timestamps ("(d1) [seconds] ...").
-ts() { tr -d '\r' < "$log" | grep -m1 -E "^\(d[0-9]+\) \[ *[0-9.]+\] .*$1" | sed -E 's/^\(d[0-9]+\) \[ *([0-9.]+)\].*/\1/'; }
+ts() { tr -d '\r' < "$log" | grep -m1 -E "^\(d[0-9]+\) \[ *[0-9.]+\] .*$1" | sed -E 's/^\(d[0-9]+\) \[ *([0-9.]+)\].*/\1/' || true; }
 t_entry=$(ts 'mirage-xen-rt: PVH entry')
-for mark in 'mirage-xen-rt: Xen 4' 'xenstore says' 'netfront vif/0 connected' 'UDP echo on port'; do
+for mark in 'mirage-xen-rt: Xen 4' 'xenstore says' 'netfront vif/0 connected' 'UDP echo on port' 'serving commit'; do
     t=$(ts "$mark")
     if [ -n "$t_entry" ] && [ -n "$t" ]; then
         say "guest: PVH entry -> '$mark': $(echo "$t $t_entry" | awk '{printf "%.1f", ($1 - $2) * 1000}') ms"
     fi
 done
-say "image $(stat -c %s "$image") bytes; QEMU run ${boot_s} s; total $(( $(date +%s) - t_start )) s"
-tr -d '\r' < "$log" | sed -n 's/.*XENTEST: \(xl create .*\|udp echo answered .*\|http ok .*\|guest state .*\)/  \1/p'
+say "image $(stat -c %s "$image") bytes (stripped); QEMU run ${boot_s} s; total $(( $(date +%s) - t_start )) s"
+tr -d '\r' < "$log" | sed -n 's/.*XENTEST: \(xl create .*\|udp echo answered .*\|http ok .*\|first dns answer .*\|push served .*\|guest state .*\)/  \1/p'
 exit "$fail"

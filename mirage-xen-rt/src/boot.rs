@@ -6,7 +6,7 @@
 use core::ops::Range;
 
 use linked_list_allocator::LockedHeap;
-use mirage_xen::abi::xen::{SHUTDOWN_CRASH, SHUTDOWN_POWEROFF};
+use mirage_xen::abi::xen::{SHUTDOWN_CRASH, SHUTDOWN_POWEROFF, SHUTDOWN_REBOOT};
 
 use crate::arch::{self, cpu::XenCpuid};
 use crate::bootinfo::{BootInfo, BootInfoError, PhysMem};
@@ -178,6 +178,12 @@ fn self_test(cmdline: &str) {
 /// QEMU debug-exit port otherwise.
 pub fn poweroff() -> ! {
     exit(SHUTDOWN_POWEROFF, EXIT_NO_XEN)
+}
+
+/// Asks Xen to build the domain again (`SCHEDOP_shutdown(reboot)`); the
+/// QEMU debug-exit port (clean status) without Xen.
+pub fn reboot() -> ! {
+    exit(SHUTDOWN_REBOOT, EXIT_NO_XEN)
 }
 
 /// Ends the guest as failed: `SCHEDOP_shutdown(crash)` under Xen, status 35

@@ -10,6 +10,7 @@ pub use mirage_xen;
 
 pub mod bootinfo;
 pub mod clock;
+pub mod control;
 pub mod executor;
 pub mod memory;
 pub mod params;

@@ -19,7 +19,8 @@ use mirage_core::network::Network;
 use mirage_core::time::timeout;
 use mirage_xen::netfront::{Netfront, NetfrontError, NetfrontOptions};
 
-use crate::boot::{Boot, crash, poweroff};
+use crate::boot::{Boot, crash, poweroff, reboot};
+use crate::control::{ShutdownRequest, shutdown_requested};
 use crate::debugcon::DebugConsole;
 use crate::executor::{Timers, block_on};
 use crate::params::{BootParams, ParamError};
@@ -165,6 +166,22 @@ where
         stack: OnceCell::new(),
     };
     let app = async move {
+        // `xl shutdown`/`xl reboot` end the application from outside.
+        let xen = devices.xen();
+        let control = async {
+            match &xen {
+                Ok(xen) => {
+                    let ignored =
+                        |v: &str| println!("mirage-xen-rt: ignoring shutdown request {v:?}");
+                    match shutdown_requested(xen, ignored).await {
+                        Ok(request) => return request,
+                        Err(e) => println!("mirage-xen-rt: no shutdown requests: XenStore: {e}"),
+                    }
+                }
+                Err(e) => println!("mirage-xen-rt: no shutdown requests: {e}"),
+            }
+            futures::future::pending().await
+        };
         let runner = match net_config {
             None => None,
             Some(config) => match connect_net(&devices, config).await {
@@ -179,20 +196,34 @@ where
             },
         };
         let app = pin!(start(devices));
-        match runner {
-            None => app.await,
-            Some(runner) => match select(pin!(runner.run()), app).await {
-                Either::Left((never, _)) => never,
-                Either::Right((out, _)) => out,
-            },
+        let finished = async {
+            match runner {
+                None => app.await,
+                Some(runner) => match select(pin!(runner.run()), app).await {
+                    Either::Left((never, _)) => never,
+                    Either::Right((out, _)) => out,
+                },
+            }
+        };
+        match select(pin!(finished), pin!(control)).await {
+            Either::Left((out, _)) => Ok(out),
+            Either::Right((request, _)) => Err(request),
         }
     };
     match block_on(app, &*rt, &timers) {
-        Ok(()) => {
+        Err(ShutdownRequest::Poweroff) => {
+            println!("mirage-xen-rt: shutdown requested by the toolstack, powering off");
+            poweroff()
+        }
+        Err(ShutdownRequest::Reboot) => {
+            println!("mirage-xen-rt: reboot requested by the toolstack");
+            reboot()
+        }
+        Ok(Ok(())) => {
             println!("mirage-xen-rt: application finished, powering off");
             poweroff()
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             println!("mirage-xen-rt: application failed: {e}");
             crash()
         }

@@ -3,7 +3,7 @@
 # start the Xen daemons, create the guest, wait for it to shut down, report
 # its final state on the serial console, and power the machine off.
 # Lines starting "XENTEST:" are read by xen/run-xen-test.sh.
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 mount -t sysfs sysfs /sys 2>/dev/null
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /run
@@ -18,6 +18,15 @@ mkdir -p /var/log/xen/console
 /etc/init.d/xen start >/dev/null 2>&1
 xl info | grep -E '^(xen_version|free_memory)'
 ip link add xenbr0 type bridge && ip addr add 10.9.0.1/24 dev xenbr0 && ip link set xenbr0 up
+# A Git repository to serve to the guest (git://10.9.0.1/site.git), when
+# the payload has one; writable, for tests that push to it.
+if [ -d /payload/site.git ]; then
+    mkdir -p /srv/git
+    cp -a /payload/site.git /srv/git/site.git
+    git config --global --add safe.directory '*'
+    git daemon --reuseaddr --base-path=/srv/git --export-all --listen=10.9.0.1 --detach \
+        --pid-file=/run/git-daemon.pid
+fi
 echo "XENTEST: dom0 ready"
 
 name=$(sed -n 's/^name *= *"\(.*\)"/\1/p' /payload/guest.cfg)
@@ -34,42 +43,11 @@ elif xl list "$name" >/dev/null 2>&1; then
 else
     echo "XENTEST: xl create failed with status $status"
 fi
-# With an address on its command line the guest serves a UDP echo on port
-# 7 and a page on HTTP port 80 over netfront and our stack: check both and
-# ping, then tell it to quit.
-ip=$(sed -n 's/.*ipv4=\([0-9.]*\)\/.*/\1/p' /payload/guest.cfg)
-if [ -n "$ip" ]; then
-    answer=""
-    i=0
-    while [ $i -lt 60 ]; do
-        # head reads the whole datagram at once (bash's read takes one byte
-        # per read(2), which on a UDP socket discards the rest).
-        answer=$(bash -c "exec 3<>/dev/udp/$ip/7; echo hello-from-dom0 >&3; timeout 1 head -c 16 <&3" 2>/dev/null)
-        [ "$answer" = hello-from-dom0 ] && break
-        i=$((i + 1))
-    done
-    t3=$(date +%s%N)
-    if [ "$answer" = hello-from-dom0 ]; then
-        echo "XENTEST: udp echo answered $(( (t3 - t0) / 1000000 )) ms after xl create"
-    else
-        echo "XENTEST: udp echo failed"
-    fi
-    if busybox ping -c 3 -W 2 "$ip"; then
-        echo "XENTEST: ping ok"
-    else
-        echo "XENTEST: ping failed"
-    fi
-    page=$(curl -sS --max-time 10 "http://$ip/")
-    t4=$(date +%s%N)
-    if [ "$page" = "Hello from a mirage-rs unikernel" ]; then
-        echo "XENTEST: http ok ($(( (t4 - t0) / 1000000 )) ms after xl create): $page"
-    else
-        echo "XENTEST: http failed: '$page'"
-    fi
-    bash -c "exec 3<>/dev/udp/$ip/7; echo quit >&3"
-fi
-# The guest powers off (or crashes) by itself; on_poweroff/on_crash are
-# "preserve", so its final state stays visible in xl list.
+# The guest-specific checks (xen/dom0/test-NAME.sh, copied to the payload).
+. /payload/test.sh
+# The guest powers off (or crashes) by itself, or test.sh asked it to with
+# xl shutdown; on_poweroff/on_crash are "preserve", so its final state
+# stays visible in xl list.
 state=timeout
 i=0
 while [ $i -lt 1200 ]; do

@@ -1,0 +1,35 @@
+# Checks for xen-hello, sourced by init.sh after xl create ($t0: its start
+# in ns). With an address on its command line the guest serves a UDP echo on
+# port 7 and a page on HTTP port 80 over netfront and our stack: check both
+# and ping, then tell it to quit.
+ip=$(sed -n 's/.*ipv4=\([0-9.]*\)\/.*/\1/p' /payload/guest.cfg)
+if [ -n "$ip" ]; then
+    answer=""
+    i=0
+    while [ $i -lt 60 ]; do
+        # head reads the whole datagram at once (bash's read takes one byte
+        # per read(2), which on a UDP socket discards the rest).
+        answer=$(bash -c "exec 3<>/dev/udp/$ip/7; echo hello-from-dom0 >&3; timeout 1 head -c 16 <&3" 2>/dev/null)
+        [ "$answer" = hello-from-dom0 ] && break
+        i=$((i + 1))
+    done
+    t3=$(date +%s%N)
+    if [ "$answer" = hello-from-dom0 ]; then
+        echo "XENTEST: udp echo answered $(( (t3 - t0) / 1000000 )) ms after xl create"
+    else
+        echo "XENTEST: udp echo failed"
+    fi
+    if busybox ping -c 3 -W 2 "$ip"; then
+        echo "XENTEST: ping ok"
+    else
+        echo "XENTEST: ping failed"
+    fi
+    page=$(curl -sS --max-time 10 "http://$ip/")
+    t4=$(date +%s%N)
+    if [ "$page" = "Hello from a mirage-rs unikernel" ]; then
+        echo "XENTEST: http ok ($(( (t4 - t0) / 1000000 )) ms after xl create): $page"
+    else
+        echo "XENTEST: http failed: '$page'"
+    fi
+    bash -c "exec 3<>/dev/udp/$ip/7; echo quit >&3"
+fi
