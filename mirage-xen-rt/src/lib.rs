@@ -39,4 +39,4 @@ pub mod xen;
 #[cfg(feature = "pvh")]
 pub use boot::{Boot, crash, poweroff};
 #[cfg(feature = "pvh")]
-pub use run::{Devices, run};
+pub use run::{DeviceError, Devices, run};

@@ -18,6 +18,7 @@ use futures::future::{Either, select};
 use mirage_core::network::Network;
 use mirage_core::time::timeout;
 use mirage_xen::netfront::{Netfront, NetfrontError, NetfrontOptions};
+use mirage_xen::{Blkfront, BlkfrontError, XenConsole};
 
 use crate::boot::{Boot, crash, poweroff, reboot};
 use crate::control::{ShutdownRequest, shutdown_requested};
@@ -42,6 +43,24 @@ pub struct Devices {
 
 /// How long netfront may wait for its backend at boot.
 pub const NETFRONT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long [`Devices::block`] waits for a disk's backend.
+pub const BACKEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a device asked for through [`Devices`] is not available.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeviceError {
+    /// Connecting to XenStore or the grant table failed.
+    #[error("connecting to Xen: {0}")]
+    Connect(#[from] ConnectError),
+    /// The blkfront handshake failed (no such disk, a broken backend).
+    #[error("blkfront: {0}")]
+    Blkfront(#[from] BlkfrontError),
+    /// The backend did not answer within [`BACKEND_TIMEOUT`].
+    #[error("no backend within {BACKEND_TIMEOUT:?}")]
+    Timeout,
+}
 
 /// Why the network could not be set up at boot.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +119,23 @@ impl Devices {
     /// [`run`] drives it alongside the application.
     pub fn stack(&self) -> Option<mirage_net::Stack> {
         self.stack.get().cloned()
+    }
+
+    /// The disk `device/vbd/<id>` (a `disk = [...]` entry in the xl
+    /// configuration) through blkfront, as a mirage-core `Block`. Waits for
+    /// the backend at most [`BACKEND_TIMEOUT`].
+    pub async fn block(&self, id: u32) -> Result<Blkfront<XenHypervisor>, DeviceError> {
+        let xen = self.xen()?;
+        match timeout(&self.clock, BACKEND_TIMEOUT, Blkfront::connect(&xen, id)).await {
+            Ok(disk) => Ok(disk?),
+            Err(_) => Err(DeviceError::Timeout),
+        }
+    }
+
+    /// The Xen PV console (what `xl console` and xenconsoled's logs show),
+    /// as a mirage-core `Console`.
+    pub fn pv_console(&self) -> Result<XenConsole<XenHypervisor>, ConnectError> {
+        XenConsole::connect(&self.xen()?)
     }
 
     /// Connects the PV device layer: grant table and XenStore (sharing this
