@@ -84,6 +84,14 @@ cp "$root/xen/dom0/init.sh" "$run/payload/init.sh"
 cp "$root/xen/dom0/test-$name.sh" "$run/payload/test.sh"
 cmdline="ipv4=10.9.0.2/24 gateway=10.9.0.1"
 memory=32
+disk=""
+if [ "$name" = xen-hello ]; then
+    # A 1 MiB disk whose first sector names it; dom0 copies it to /tmp
+    # (the payload is read-only) and the guest reads and writes it.
+    truncate -s 1M "$run/payload/disk.img"
+    printf 'mirage-rs test disk' | dd of="$run/payload/disk.img" conv=notrunc status=none
+    disk='disk = [ "format=raw, vdev=xvda, access=rw, target=/tmp/disk.img" ]'
+fi
 if [ "$name" = homepage ]; then
     command -v git >/dev/null || die "git is needed to make the homepage's repository"
     cmdline="$cmdline remote=git://10.9.0.1/site.git#main poll=2"
@@ -96,7 +104,7 @@ if [ "$name" = homepage ]; then
     git clone -q --bare "$run/site" "$run/payload/site.git"
 fi
 sed -e "s|@NAME@|$name|" -e "s|@IMAGE@|$(basename "$image")|" \
-    -e "s|@CMDLINE@|$cmdline|" -e "s|@MEMORY@|$memory|" \
+    -e "s|@CMDLINE@|$cmdline|" -e "s|@MEMORY@|$memory|" -e "s|@DISK@|$disk|" \
     "$root/xen/dom0/guest.cfg.in" > "$run/payload/guest.cfg"
 truncate -s 32M "$run/payload.img"
 mkfs.ext4 -q -F -d "$run/payload" "$run/payload.img"
@@ -131,6 +139,9 @@ if [ "$name" = xen-hello ]; then
     expect '\(d[0-9]+\).*xen-hello: xenstore says name=xen-hello' "guest read XenStore (grant table, event channel upcalls)"
     expect 'XENTEST: pv console: xen-hello: hello on the Xen PV console' "guest wrote to the Xen PV console (xenconsoled log)"
     expect '\(d[0-9]+\).*xen-hello: tick 3 after' "guest timers (single-shot timer + block)"
+    expect '\(d[0-9]+\).*xen-hello: disk 51712: 2048 sectors of 512 bytes, read-write true, sector 0 says "mirage-rs test disk"' "guest blkfront read the disk through blkback"
+    expect '\(d[0-9]+\).*xen-hello: disk 51712: sector 2047 written, flushed and read back' "guest blkfront wrote, flushed and read back a sector"
+    expect 'XENTEST: disk last sector written by the guest' "dom0 sees the guest's write in the disk file"
     expect '\(d[0-9]+\).*mirage-xen-rt: netfront vif/0 connected' "guest netfront connected to netback"
     expect 'XENTEST: udp echo answered' "dom0 got the UDP echo back over the bridge"
     expect 'XENTEST: ping ok' "guest answered ping"

@@ -9,7 +9,7 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /run
 mkdir -p /run/lock /run/xen /var/log/xen /var/lib/xen
 mount -t xenfs xenfs /proc/xen
-for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-blkback xen-netback; do
+for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-blkback xen-netback loop; do
     modprobe $m
 done
 # xenconsoled logs each guest's PV console to /var/log/xen/console/guest-NAME.log.
@@ -27,6 +27,8 @@ if [ -d /payload/site.git ]; then
     git daemon --reuseaddr --base-path=/srv/git --export-all --listen=10.9.0.1 --detach \
         --pid-file=/run/git-daemon.pid
 fi
+# A disk for the guest, when the payload has one (the payload is read-only).
+[ -f /payload/disk.img ] && cp /payload/disk.img /tmp/disk.img
 echo "XENTEST: dom0 ready"
 
 name=$(sed -n 's/^name *= *"\(.*\)"/\1/p' /payload/guest.cfg)

@@ -33,3 +33,15 @@ if [ -n "$ip" ]; then
     fi
     bash -c "exec 3<>/dev/udp/$ip/7; echo quit >&3"
 fi
+# The guest writes a pattern ((i % 251) ^ 0x5a) to the disk's last sector;
+# byte 1 of it is 0x5b. Wait for the guest to be gone from the disk first.
+i=0
+while [ $i -lt 100 ] && ! xl list "$name" 2>/dev/null | awk 'NR==2 {print $5}' | grep -q s; do
+    sleep 0.1
+    i=$((i + 1))
+done
+if [ -f /tmp/disk.img ] && [ "$(dd if=/tmp/disk.img bs=1 skip=$((2047 * 512 + 1)) count=1 status=none | od -An -tx1 | tr -d ' ')" = 5b ]; then
+    echo "XENTEST: disk last sector written by the guest"
+else
+    echo "XENTEST: disk last sector not written"
+fi

@@ -41,6 +41,14 @@ fn xen_main(boot: mirage_xen_rt::Boot) -> ! {
         unikernel::start(console, devices.clock())
             .await
             .map_err(Error::Console)?;
+        // Each disk in the xl configuration (`device/vbd/<id>`).
+        for id in store.directory("device/vbd").await.unwrap_or_default() {
+            let Ok(vbd) = id.parse::<u32>() else { continue };
+            let disk = devices.block(vbd).await.map_err(Error::Device)?;
+            unikernel::disk_check(&id, &disk, &console)
+                .await
+                .map_err(Error::Disk)?;
+        }
         if let Some(stack) = devices.stack() {
             let echo = pin!(unikernel::udp_echo(&stack, &console, 7));
             let http = pin!(unikernel::http_hello(&stack, 80));
@@ -62,7 +70,7 @@ mod xen {
     use mirage_xen_rt::mirage_xen::guest::ConnectError;
     use mirage_xen_rt::mirage_xen::xenstore::XsError;
 
-    use crate::unikernel::EchoError;
+    use crate::unikernel::{DiskError, EchoError};
 
     /// Why the Xen guest failed.
     #[derive(Debug)]
@@ -77,6 +85,10 @@ mod xen {
         Echo(EchoError),
         /// The HTTP listener failed.
         Http(StackError),
+        /// A disk could not be connected.
+        Device(mirage_xen_rt::DeviceError),
+        /// The disk check failed.
+        Disk(DiskError),
     }
 
     impl fmt::Display for Error {
@@ -87,6 +99,8 @@ mod xen {
                 Error::Console(e) => write!(f, "console: {e}"),
                 Error::Echo(e) => write!(f, "{e}"),
                 Error::Http(e) => write!(f, "HTTP: {e}"),
+                Error::Device(e) => write!(f, "disk: {e}"),
+                Error::Disk(e) => write!(f, "{e}"),
             }
         }
     }

@@ -9,6 +9,7 @@ use core::time::Duration;
 use futures::StreamExt;
 use futures::future::{Either, select};
 use futures::stream::FuturesUnordered;
+use mirage_core::block::{Block, BlockError};
 use mirage_core::console::{Console, ConsoleError};
 use mirage_core::stack::{Stack, StackError, TcpFlow, TcpListener, UdpSocket};
 use mirage_core::time::Clock;
@@ -177,6 +178,33 @@ mod test {
     }
 
     #[test]
+    fn test_disk_check_writes_and_reads_back() {
+        let mut sim = Simulation::new(3);
+        let console = MemConsole::new();
+        let disk = mirage_core::mem::MemBlock::new(512, 8).unwrap();
+        let mut first = [0u8; 512];
+        first[..19].copy_from_slice(b"mirage-rs test disk");
+        sim.block_on(disk.write(0, &[&first[..]])).unwrap().unwrap();
+        sim.block_on(disk_check("xvda", &disk, &console))
+            .unwrap()
+            .unwrap();
+        let out = console.output().join("\n");
+        assert!(
+            out.contains("disk xvda: 8 sectors of 512 bytes, read-write true, sector 0 says \"mirage-rs test disk\""),
+            "{out}"
+        );
+        assert!(
+            out.contains("sector 7 written, flushed and read back"),
+            "{out}"
+        );
+        let mut last = [0u8; 512];
+        sim.block_on(disk.read(7, &mut [&mut last[..]]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(last[1], 1 ^ 0x5a);
+    }
+
+    #[test]
     fn test_udp_echo_until_quit() {
         let mut sim = Simulation::new(2);
         let net = MemInternet::new();
@@ -252,4 +280,84 @@ mod test {
             assert!(page.ends_with(PAGE), "{page}");
         }
     }
+}
+
+/// Why the disk check failed.
+#[cfg_attr(not(any(feature = "xen", test)), allow(dead_code))]
+#[derive(Debug)]
+pub enum DiskError {
+    /// A read, write or flush failed.
+    Block(BlockError),
+    /// The console failed.
+    Console(ConsoleError),
+    /// The sector written was not read back.
+    Mismatch,
+}
+
+impl core::fmt::Display for DiskError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            DiskError::Block(e) => write!(f, "disk: {e}"),
+            DiskError::Console(e) => write!(f, "console: {e}"),
+            DiskError::Mismatch => f.write_str("disk: the sector written was read back different"),
+        }
+    }
+}
+
+/// Prints a disk's geometry and the text at the start of its first
+/// sector, then writes a pattern to its last sector, flushes, reads it back
+/// and compares.
+#[cfg_attr(not(any(feature = "xen", test)), allow(dead_code))]
+pub async fn disk_check<B: Block, C: Console>(
+    name: &str,
+    disk: &B,
+    console: &C,
+) -> Result<(), DiskError> {
+    let info = disk.info();
+    let size = info.sector_size as usize;
+    let mut first = alloc::vec![0u8; size];
+    disk.read(0, &mut [&mut first[..]])
+        .await
+        .map_err(DiskError::Block)?;
+    let text: alloc::string::String = first
+        .iter()
+        .take(64)
+        .take_while(|b| **b != 0)
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    console
+        .write_line(&format!(
+            "xen-hello: disk {name}: {} sectors of {size} bytes, read-write {}, sector 0 says {text:?}",
+            info.sectors, info.read_write
+        ))
+        .await
+        .map_err(DiskError::Console)?;
+    if !info.read_write || info.sectors == 0 {
+        return Ok(());
+    }
+    let last = info.sectors - 1;
+    let pattern: Vec<u8> = (0..size).map(|i| (i % 251) as u8 ^ 0x5a).collect();
+    disk.write(last, &[&pattern[..]])
+        .await
+        .map_err(DiskError::Block)?;
+    disk.flush().await.map_err(DiskError::Block)?;
+    let mut back = alloc::vec![0u8; size];
+    disk.read(last, &mut [&mut back[..]])
+        .await
+        .map_err(DiskError::Block)?;
+    if back != pattern {
+        return Err(DiskError::Mismatch);
+    }
+    console
+        .write_line(&format!(
+            "xen-hello: disk {name}: sector {last} written, flushed and read back"
+        ))
+        .await
+        .map_err(DiskError::Console)
 }
