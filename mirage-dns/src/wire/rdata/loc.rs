@@ -73,9 +73,13 @@ impl Loc {
     }
 }
 
-/// Whether a size/precision byte is a valid mantissa/exponent pair.
+/// Whether a size/precision byte is a valid mantissa/exponent pair in its
+/// one canonical form: the presentation format writes centimetres, so the
+/// zero mantissa must come with a zero exponent (`0x04` also means 0 cm,
+/// but would come back from text as `0x00`).
 pub fn precision_valid(b: u8) -> bool {
-    b >> 4 <= 9 && b & 0xF <= 9
+    let (m, e) = (b >> 4, b & 0xF);
+    m <= 9 && e <= 9 && (m != 0 || e == 0)
 }
 
 /// Centimetres from a size/precision byte.
@@ -125,6 +129,8 @@ impl fmt::Display for Loc {
         let lon_max = LOC_ORIGIN as u64 + 180 * 3_600_000;
         let min_lat = LOC_ORIGIN as u64 - 90 * 3_600_000;
         let min_lon = LOC_ORIGIN as u64 - 180 * 3_600_000;
+        // Anything the LOC syntax cannot say exactly is written in the
+        // generic form (RFC 3597), which keeps every byte.
         let ok = self.version == 0
             && [self.size, self.horiz_pre, self.vert_pre]
                 .into_iter()
@@ -169,5 +175,22 @@ mod test {
         );
         assert_eq!(precision_from_cm(1_000_000), Some(0x16));
         assert_eq!(precision_from_cm(123), None);
+    }
+
+    #[test]
+    fn test_non_canonical_zero_precision_is_written_generically() {
+        // 0e4 is 0 cm, like 0e0, but text would bring it back as 0x00.
+        let loc = Loc {
+            version: 0,
+            size: 0x12,
+            horiz_pre: 0x04,
+            vert_pre: 0x13,
+            latitude: LOC_ORIGIN,
+            longitude: LOC_ORIGIN,
+            altitude: LOC_ALT_BASE,
+        };
+        assert!(loc.to_string().starts_with("\\# 16 00120413"), "{loc}");
+        assert!(precision_valid(0x00) && precision_valid(0x99));
+        assert!(!precision_valid(0x04) && !precision_valid(0xa0) && !precision_valid(0x1a));
     }
 }
