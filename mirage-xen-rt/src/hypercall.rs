@@ -2,8 +2,6 @@
 //! runtime needs beyond `mirage_xen::Hypervisor`: VCPU timers, binding a
 //! VIRQ, setting HVM parameters and asking for Xen's version.
 
-use core::arch::asm;
-
 use mirage_xen::abi::DOMID_SELF;
 use mirage_xen::abi::hvm::{HVMOP_SET_PARAM, XenHvmParam};
 use mirage_xen::abi::xen::{
@@ -11,6 +9,7 @@ use mirage_xen::abi::xen::{
     SCHEDOP_SHUTDOWN, SchedShutdown,
 };
 use mirage_xen::hypercall::HypercallError;
+use mirage_xen::hypercall::x86_64::hypercall3;
 
 /// `__HYPERVISOR_vcpu_op`.
 pub const HYPERVISOR_VCPU_OP: u32 = 24;
@@ -58,16 +57,9 @@ impl Hypercalls {
     }
 
     fn call3(&self, nr: u32, a1: u64, a2: u64, a3: u64) -> i64 {
-        let entry = self.page + nr as usize * 32;
-        let ret: i64;
-        // SAFETY: `entry` is a stub in the hypercall page Xen installed; the
-        // stubs take arguments in rdi, rsi, rdx and follow the C ABI.
-        unsafe {
-            asm!("call {entry}", entry = in(reg) entry,
-                inlateout("rdi") a1 => _, inlateout("rsi") a2 => _, inlateout("rdx") a3 => _,
-                lateout("rax") ret, clobber_abi("C"));
-        }
-        ret
+        // SAFETY: the page was installed for this domain (constructor
+        // contract); each caller passes the arguments its hypercall expects.
+        unsafe { hypercall3(self.page, nr, a1, a2, a3) }
     }
 
     fn check(ret: i64) -> Result<i64, HypercallError> {

@@ -56,6 +56,30 @@ pub unsafe fn install_hypercall_page(page: &Page) -> Option<XenHypervisor> {
     None
 }
 
+/// Hypercall `nr` with up to three arguments (`rdi`, `rsi`, `rdx`) through
+/// the hypercall page at `page`; returns `rax` (negative errno on failure).
+/// For operations beyond [`Hypervisor`](super::Hypervisor), such as the
+/// VCPU timers a boot runtime sets.
+///
+/// # Safety
+/// `page` must be a hypercall page Xen installed for this domain, and the
+/// arguments must be what hypercall `nr` expects (pointers valid for the
+/// structures it reads and writes).
+pub unsafe fn hypercall3(page: usize, nr: u32, a1: u64, a2: u64, a3: u64) -> i64 {
+    let entry = page + nr as usize * 32;
+    let ret: i64;
+    // SAFETY: per the contract, `entry` is a stub in the hypercall page Xen
+    // installed; the stub follows the C ABI for its argument registers and
+    // clobbers. Without `nostack` the compiler keeps the red zone free for
+    // `call`.
+    unsafe {
+        asm!("call {entry}", entry = in(reg) entry,
+            inlateout("rdi") a1 => _, inlateout("rsi") a2 => _, inlateout("rdx") a3 => _,
+            lateout("rax") ret, clobber_abi("C"));
+    }
+    ret
+}
+
 /// Hypercalls through an installed hypercall page. Clones share the
 /// mapped `shared_info` and grant-table frames: Xen keeps one copy of each
 /// and moves it when mapped again, so they are mapped once per guest.
@@ -85,17 +109,9 @@ impl XenHypervisor {
 
     /// A hypercall with three arguments (`rdi`, `rsi`, `rdx`), result in `rax`.
     fn call3(&self, nr: u32, a1: u64, a2: u64, a3: u64) -> i64 {
-        let entry = self.hypercall_page + nr as usize * 32;
-        let ret: i64;
-        // SAFETY: `entry` is a stub in the hypercall page Xen installed; the
-        // stub follows the C ABI for its argument registers and clobbers.
-        // Without `nostack` the compiler keeps the red zone free for `call`.
-        unsafe {
-            asm!("call {entry}", entry = in(reg) entry,
-                inlateout("rdi") a1 => _, inlateout("rsi") a2 => _, inlateout("rdx") a3 => _,
-                lateout("rax") ret, clobber_abi("C"));
-        }
-        ret
+        // SAFETY: the page was installed for this domain (constructor
+        // contract); the callers pass arguments valid for `nr`.
+        unsafe { hypercall3(self.hypercall_page, nr, a1, a2, a3) }
     }
 
     /// `grant_table_op(cmd, uop, count)` with one operation.
