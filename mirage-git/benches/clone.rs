@@ -21,7 +21,7 @@ fn main() {
     let tmp = TempDir::new("bench");
     let repo = make_big_repo(&tmp.0);
     let objects = all_objects(&repo).len();
-    let daemon = Daemon::start(&tmp.0);
+    let daemon = daemon(&tmp.0);
     let url = format!("git://127.0.0.1:{}/repo.git", daemon.port);
 
     let mut git_time = Duration::ZERO;

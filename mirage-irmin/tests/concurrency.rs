@@ -234,18 +234,19 @@ fn two_processes_on_one_git_directory_lose_nothing() {
 
 /// How many objects `git fsck` finds unreachable (written by an unfinished commit).
 fn unreachable_objects(git_dir: &Path) -> usize {
-    let out = common::git_cmd(
-        git_dir,
-        &[
-            "--git-dir",
-            git_dir.to_str().unwrap(),
-            "fsck",
-            "--unreachable",
-            "--no-reflogs",
-        ],
-    )
-    .output()
-    .unwrap();
+    let out = common::GIT
+        .command(
+            git_dir,
+            &[
+                "--git-dir",
+                git_dir.to_str().unwrap(),
+                "fsck",
+                "--unreachable",
+                "--no-reflogs",
+            ],
+        )
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| l.starts_with("unreachable "))

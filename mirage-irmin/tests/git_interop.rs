@@ -122,7 +122,7 @@ fn a_repository_we_write_is_one_git_accepts() {
             "hello again\n"
         );
         assert_eq!(
-            common::git_bytes(
+            common::GIT.bytes(
                 &git_dir,
                 &[
                     "--git-dir",
@@ -301,7 +301,8 @@ fn git_commits_on_top_of_ours_and_we_read_them() {
 fn commit_all(work: &Path, message: &str, t: u32) {
     git(work, &["add", "-A"]);
     let date = format!("{} +0000", 1_600_000_000 + t * 60);
-    let out = common::git_cmd(work, &["commit", "-q", "--allow-empty", "-m", message])
+    let out = common::GIT
+        .command(work, &["commit", "-q", "--allow-empty", "-m", message])
         .env("GIT_AUTHOR_DATE", &date)
         .env("GIT_COMMITTER_DATE", &date)
         .output()
@@ -315,7 +316,8 @@ fn commit_all(work: &Path, message: &str, t: u32) {
 
 fn tag_at(work: &Path, args: &[&str], t: u32) {
     let date = format!("{} +0000", 1_600_000_000 + t * 60);
-    let out = common::git_cmd(work, args)
+    let out = common::GIT
+        .command(work, args)
         .env("GIT_COMMITTER_DATE", &date)
         .output()
         .unwrap();
@@ -383,14 +385,15 @@ fn a_repository_git_writes_reads_back_identically() {
     t += 1;
     commit_all(&work, "main after fork", t);
     let date = format!("{} +0000", 1_600_000_000 + (t + 1) * 60);
-    let out = common::git_cmd(
-        &work,
-        &["merge", "-q", "--no-ff", "-m", "merge side", "side"],
-    )
-    .env("GIT_AUTHOR_DATE", &date)
-    .env("GIT_COMMITTER_DATE", &date)
-    .output()
-    .unwrap();
+    let out = common::GIT
+        .command(
+            &work,
+            &["merge", "-q", "--no-ff", "-m", "merge side", "side"],
+        )
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -547,12 +550,13 @@ fn sha256_repositories_both_ways() {
     // git writes, we read.
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
-    let init = common::git_cmd(
-        &work,
-        &["init", "-q", "-b", "main", "--object-format=sha256"],
-    )
-    .output()
-    .unwrap();
+    let init = common::GIT
+        .command(
+            &work,
+            &["init", "-q", "-b", "main", "--object-format=sha256"],
+        )
+        .output()
+        .unwrap();
     if !init.status.success() {
         println!(
             "SKIP: sha256_repositories_both_ways: this git cannot create SHA-256 repositories"
@@ -698,7 +702,8 @@ fn packs_from_git_import_including_thin_ones() {
         if thin {
             args.push("--thin");
         }
-        let mut child = common::git_cmd(&work, &args)
+        let mut child = common::GIT
+            .command(&work, &args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()

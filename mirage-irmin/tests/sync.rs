@@ -3,111 +3,21 @@
 //! on-disk repository and a bare repository served by `git daemon` on
 //! 127.0.0.1, through mirage-unix's host sockets. Skips without `git`.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use bytes::Bytes;
 use mirage_core::Key;
 use mirage_irmin::sync::{PullMode, Pulled, SyncError, Url};
 use mirage_irmin::{Author, FsBackend, FsOptions, HashKind, Info, ObjectId, Repo};
+use mirage_testkit::git::{DaemonOptions, Git, GitDaemon, Remote};
+use mirage_testkit::runtime::block_on as run;
+use mirage_testkit::tmp::TempDir;
 use mirage_unix::{SocketStack, SystemClock};
 
-fn have_git() -> bool {
-    Command::new("git").arg("--version").output().is_ok()
-}
+/// Who commits on the remote side.
+const REMOTE: Git = Git::new("Remote", "remote@example.org");
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=Remote",
-            "-c",
-            "user.email=remote@example.org",
-        ])
-        .args(args)
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-struct Daemon {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The `git-daemon` program itself: `git daemon` is a wrapper process, and
-/// killing the wrapper would leave the daemon running.
-fn git_daemon_command() -> Command {
-    let exec_path = Command::new("git")
-        .arg("--exec-path")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    let daemon = std::path::Path::new(&exec_path).join("git-daemon");
-    if daemon.is_file() {
-        Command::new(daemon)
-    } else {
-        let mut cmd = Command::new("git");
-        cmd.arg("daemon");
-        cmd
-    }
-}
-
-fn daemon(base: &Path) -> Daemon {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = git_daemon_command()
-        .args(["--export-all", "--enable=receive-pack", "--reuseaddr"])
-        .arg(format!("--base-path={}", base.display()))
-        .args(["--listen=127.0.0.1", &format!("--port={port}")])
-        .arg(base)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("git daemon");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "git daemon did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Daemon { child, port }
-}
-
-fn run<F: std::future::Future>(f: F) -> F::Output {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    tokio::task::LocalSet::new().block_on(&rt, f)
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("irmin-sync-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// Runs git as [`REMOTE`]; its output, trimmed.
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    REMOTE.run(dir, args).trim().to_owned()
 }
 
 fn info(msg: &str) -> Info {
@@ -124,35 +34,27 @@ fn oid(hex: &str) -> ObjectId {
 
 #[test]
 fn clone_pull_and_push_with_git_daemon() {
-    if !have_git() {
-        println!("SKIP: `git` is not installed");
+    if !mirage_testkit::git::available("clone_pull_and_push_with_git_daemon") {
         return;
     }
-    let tmp = tmpdir("daemon");
+    let dir = TempDir::new("daemon");
+    let tmp = dir.path();
     // The remote: a bare repository with two commits on main, and a work
     // tree to make more.
-    let remote = tmp.join("site.git");
-    let work = tmp.join("work");
-    git(
-        &tmp,
-        &[
-            "init",
-            "-q",
-            "--bare",
-            "-b",
-            "main",
-            remote.to_str().unwrap(),
-        ],
-    );
-    git(&tmp, &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+    let origin = Remote::create(tmp, REMOTE);
+    let (remote, work) = (&origin.bare, &origin.work);
     std::fs::write(work.join("a.txt"), "one\n").unwrap();
-    git(&work, &["add", "."]);
-    git(&work, &["commit", "-q", "-m", "one"]);
+    git(work, &["add", "."]);
+    git(work, &["commit", "-q", "-m", "one"]);
     std::fs::write(work.join("b.txt"), "two\n").unwrap();
-    git(&work, &["add", "."]);
-    git(&work, &["commit", "-q", "-m", "two"]);
-    git(&work, &["push", "-q", remote.to_str().unwrap(), "main"]);
-    let d = daemon(&tmp);
+    origin.commit_and_push("two");
+    let d = GitDaemon::start_with(
+        tmp,
+        DaemonOptions {
+            receive_pack: true,
+            ..DaemonOptions::default()
+        },
+    );
     let url = Url::parse(&format!("git://127.0.0.1:{}/site.git", d.port)).unwrap();
 
     let local = tmp.join("local.git");
@@ -167,20 +69,18 @@ fn clone_pull_and_push_with_git_daemon() {
         let main = repo.branch("main").unwrap();
         assert_eq!(
             main.head().await.unwrap(),
-            Some(oid(&git(&work, &["rev-parse", "HEAD"])))
+            Some(oid(&git(work, &["rev-parse", "HEAD"])))
         );
         assert_eq!(&main.get(&key("b.txt")).await.unwrap()[..], b"two\n");
 
         // The remote moves on: a fast-forward pull follows it.
         std::fs::write(work.join("c.txt"), "three\n").unwrap();
-        git(&work, &["add", "."]);
-        git(&work, &["commit", "-q", "-m", "three"]);
-        git(&work, &["push", "-q", remote.to_str().unwrap(), "main"]);
+        origin.commit_and_push("three");
         let pulled = repo
             .pull(&stack, &url, "main", PullMode::FastForward, info("pull"))
             .await
             .expect("pull");
-        let remote_head = oid(&git(&work, &["rev-parse", "HEAD"]));
+        let remote_head = oid(&git(work, &["rev-parse", "HEAD"]));
         assert!(
             matches!(pulled, Pulled::Moved { to, .. } if to == remote_head),
             "{pulled:?}"
@@ -203,9 +103,7 @@ fn clone_pull_and_push_with_git_daemon() {
         .unwrap();
         let ours = main.head().await.unwrap().unwrap();
         std::fs::write(work.join("theirs.txt"), "theirs\n").unwrap();
-        git(&work, &["add", "."]);
-        git(&work, &["commit", "-q", "-m", "theirs"]);
-        git(&work, &["push", "-q", remote.to_str().unwrap(), "main"]);
+        origin.commit_and_push("theirs");
         let refused = repo
             .pull(&stack, &url, "main", PullMode::FastForward, info("pull"))
             .await;
@@ -220,13 +118,13 @@ fn clone_pull_and_push_with_git_daemon() {
         );
 
         // Pushing now would drop their commit: refused, remote unchanged.
-        let theirs = git(&work, &["rev-parse", "HEAD"]);
+        let theirs = git(work, &["rev-parse", "HEAD"]);
         let push = repo.push(&stack, &url, "main", false).await;
         assert!(
             matches!(push, Err(SyncError::NotFastForward { .. })),
             "{push:?}"
         );
-        assert_eq!(git(&remote, &["rev-parse", "main"]), theirs);
+        assert_eq!(git(remote, &["rev-parse", "main"]), theirs);
 
         let merged = repo
             .pull(&stack, &url, "main", PullMode::Merge, info("merge"))
@@ -243,10 +141,10 @@ fn clone_pull_and_push_with_git_daemon() {
         let pushed = repo.push(&stack, &url, "main", false).await.expect("push");
         assert_eq!(pushed.updated.len(), 1);
         let head = main.head().await.unwrap().unwrap();
-        assert_eq!(git(&remote, &["rev-parse", "main"]), head.to_string());
-        git(&remote, &["fsck", "--strict"]);
+        assert_eq!(git(remote, &["rev-parse", "main"]), head.to_string());
+        git(remote, &["fsck", "--strict"]);
         git(
-            &work,
+            work,
             &["pull", "-q", "--ff-only", remote.to_str().unwrap(), "main"],
         );
         assert_eq!(
@@ -255,12 +153,12 @@ fn clone_pull_and_push_with_git_daemon() {
         );
 
         // Someone rewrites the remote's history: mirror mode follows it.
-        git(&work, &["reset", "-q", "--hard", "HEAD~3"]);
+        git(work, &["reset", "-q", "--hard", "HEAD~3"]);
         git(
-            &work,
+            work,
             &["push", "-q", "--force", remote.to_str().unwrap(), "main"],
         );
-        let rewritten = oid(&git(&work, &["rev-parse", "HEAD"]));
+        let rewritten = oid(&git(work, &["rev-parse", "HEAD"]));
         let mirrored = repo
             .pull(&stack, &url, "main", PullMode::Mirror, info("mirror"))
             .await
@@ -285,5 +183,5 @@ fn clone_pull_and_push_with_git_daemon() {
     });
     git(&local, &["fsck", "--strict"]);
     drop(d);
-    let _ = std::fs::remove_dir_all(&tmp);
+    drop(dir);
 }

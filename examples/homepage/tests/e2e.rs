@@ -4,61 +4,36 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 
 #[test]
 fn serves_a_pushed_repository_and_follows_pushes() {
-    for tool in ["git", "curl", "dig"] {
-        if !have(tool) {
-            println!("SKIP: `{tool}` is not installed");
-            return;
-        }
+    if let Some(why) = missing_tools() {
+        println!("SKIP: {why}");
+        return;
     }
     let tmp = std::env::temp_dir().join(format!("homepage-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).unwrap();
-    let bare = tmp.join("site.git");
-    let work = tmp.join("work");
-    run(Command::new("git")
-        .args(["init", "-q", "--bare", "-b", "main"])
-        .arg(&bare));
-    run(Command::new("git")
-        .args(["init", "-q", "-b", "main"])
-        .arg(&work));
-    std::fs::create_dir_all(work.join("site/css")).unwrap();
-    std::fs::create_dir_all(work.join("zones")).unwrap();
-    std::fs::write(work.join("site/index.html"), "<h1>first</h1>\n").unwrap();
-    std::fs::write(work.join("site/css/site.css"), "body{}\n").unwrap();
-    std::fs::write(work.join("zones/example.com.zone"), zone(1, "192.0.2.1")).unwrap();
-    git(&work, &["add", "."]);
-    git(&work, &["commit", "-q", "-m", "first"]);
-    git(&work, &["push", "-q", bare.to_str().unwrap(), "main"]);
+    let site = make_repository(&tmp);
+    let (bare, work) = (&site.bare, &site.work);
 
     let (http, dns) = (free_port(), free_port());
-    let log = tmp.join("appliance.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_homepage"))
-        .arg("--repo")
-        .arg(&bare)
-        .args(["--http", &format!("127.0.0.1:{http}")])
-        .args(["--dns", &format!("127.0.0.1:{dns}")])
-        .args(["--hook-secret", "s3cret", "--poll", "0"])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("start the appliance");
-    let appliance = Appliance { child, log };
-    let started = Instant::now();
-    while curl(&[&format!("http://127.0.0.1:{http}/")]).is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the appliance did not come up: {}",
-            std::fs::read_to_string(&appliance.log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let args: Vec<String> = [
+        "--repo",
+        bare.to_str().unwrap(),
+        "--http",
+        &format!("127.0.0.1:{http}"),
+        "--dns",
+        &format!("127.0.0.1:{dns}"),
+        "--hook-secret",
+        "s3cret",
+        "--poll",
+        "0",
+    ]
+    .map(String::from)
+    .to_vec();
+    let appliance = start_appliance(&args, http, tmp.join("appliance.log"));
 
     // HTTP: pages with their types and validators.
     let head = curl(&["-i", &format!("http://127.0.0.1:{http}/")]);
@@ -77,7 +52,7 @@ fn serves_a_pushed_repository_and_follows_pushes() {
         .expect("an ETag")
         .trim()
         .to_owned();
-    let blob = git(&work, &["rev-parse", "HEAD:site/index.html"]);
+    let blob = git(work, &["rev-parse", "HEAD:site/index.html"]);
     assert_eq!(
         etag,
         format!("\"{}\"", blob.trim()),
@@ -110,8 +85,8 @@ fn serves_a_pushed_repository_and_follows_pushes() {
     // Push a new page and zone; the webhook makes both change at once.
     std::fs::write(work.join("site/index.html"), "<h1>second</h1>\n").unwrap();
     std::fs::write(work.join("zones/example.com.zone"), zone(2, "192.0.2.2")).unwrap();
-    git(&work, &["commit", "-q", "-am", "second"]);
-    git(&work, &["push", "-q", bare.to_str().unwrap(), "main"]);
+    git(work, &["commit", "-q", "-am", "second"]);
+    git(work, &["push", "-q", bare.to_str().unwrap(), "main"]);
     let pushed = Instant::now();
     let (code, body) = hook(http, "s3cret");
     assert_eq!(code, "200", "{body}");
@@ -132,8 +107,8 @@ fn serves_a_pushed_repository_and_follows_pushes() {
     )
     .unwrap();
     std::fs::write(work.join("site/index.html"), "<h1>third</h1>\n").unwrap();
-    git(&work, &["commit", "-q", "-am", "broken zone"]);
-    git(&work, &["push", "-q", bare.to_str().unwrap(), "main"]);
+    git(work, &["commit", "-q", "-am", "broken zone"]);
+    git(work, &["push", "-q", bare.to_str().unwrap(), "main"]);
     let (code, body) = hook(http, "s3cret");
     assert_eq!(code, "422", "{body}");
     assert!(
@@ -156,7 +131,8 @@ fn pulls_from_a_git_remote_over_the_network() {
         return;
     }
     let tmp = std::env::temp_dir().join(format!("homepage-remote-{}", std::process::id()));
-    let (bare, work) = make_repository(&tmp);
+    let site = make_repository(&tmp);
+    let (bare, work) = (&site.bare, &site.work);
     let daemon = GitDaemon::start(&tmp);
     let (http, dns) = (free_port(), free_port());
     let args: Vec<String> = [
@@ -182,8 +158,8 @@ fn pulls_from_a_git_remote_over_the_network() {
     // A push to the remote, then the webhook: fetched over git:// and served.
     std::fs::write(work.join("site/index.html"), "<h1>pulled</h1>\n").unwrap();
     std::fs::write(work.join("zones/example.com.zone"), zone(5, "192.0.2.5")).unwrap();
-    git(&work, &["commit", "-q", "-am", "pulled"]);
-    git(&work, &["push", "-q", bare.to_str().unwrap(), "main"]);
+    git(work, &["commit", "-q", "-am", "pulled"]);
+    git(work, &["push", "-q", bare.to_str().unwrap(), "main"]);
     let pushed = Instant::now();
     let (code, body) = hook(http, "s3cret");
     assert_eq!(code, "200", "{body}");

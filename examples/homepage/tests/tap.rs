@@ -66,7 +66,7 @@ fn serves_dns_and_http_over_tap_on_our_own_stack() {
     };
     let (ns, dev) = (guard.ns.as_str(), guard.dev.as_str());
     let tmp = std::env::temp_dir().join(format!("homepage-tap-{id}"));
-    let (bare, _work) = make_repository(&tmp);
+    let bare = make_repository(&tmp).bare;
     ip(&["tuntap", "add", "dev", dev, "mode", "tap"]);
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_homepage"))
@@ -90,7 +90,7 @@ fn serves_dns_and_http_over_tap_on_our_own_stack() {
             let ready = lines.any(|l| l.is_ok_and(|l| l.contains("HTTP:")));
             assert!(ready, "the appliance did not start");
             std::thread::spawn(move || lines.for_each(drop));
-            child
+            ChildGuard::new(child)
         },
     };
 

@@ -1,72 +1,23 @@
-//! Helpers: temporary directories, running `git`, a repository with packs
-//! and deltas, `git daemon`, a CGI bridge in front of `git http-backend`,
-//! and a single-threaded runtime for the host `SocketStack`.
+//! Helpers: a repository with packs and deltas, `git daemon` accepting
+//! pushes, a CGI bridge in front of `git http-backend`, and the shared ones
+//! from mirage-testkit (temporary directories, running `git`, the
+//! single-threaded runtime for the host `SocketStack`).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mirage_git::{MemStore, ObjectId, ObjectKind, ObjectStore};
+use mirage_testkit::git::DaemonOptions;
 
-/// Whether `git` can be run; prints `SKIP:` if not.
-pub fn have_git(test: &str) -> bool {
-    match Command::new("git").arg("--version").output() {
-        Ok(o) if o.status.success() => true,
-        _ => {
-            println!("SKIP: {test}: the git command is not installed");
-            false
-        }
-    }
-}
-
-/// A directory removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "mirage-git-{name}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Runs git in `dir` and returns its standard output; panics on failure.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.org")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.org")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+pub use mirage_testkit::git::{GitDaemon, available as have_git, git};
+pub use mirage_testkit::runtime::block_on as run;
+pub use mirage_testkit::tmp::TempDir;
 
 /// Makes `<base>/repo.git`: a bare repository with history on two
 /// branches, an annotated and a lightweight tag, repacked with
@@ -160,92 +111,22 @@ pub fn rev(repo: &Path, refname: &str) -> ObjectId {
     ObjectId::from_hex(git(repo, &["rev-parse", refname]).trim().as_bytes()).unwrap()
 }
 
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `git daemon` serving `base` on 127.0.0.1, accepting pushes and telling
+/// clients why a request failed.
+pub fn daemon(base: &Path) -> GitDaemon {
+    daemon_on(base, Ipv4Addr::LOCALHOST.into())
 }
 
-fn wait_for_port(ip: &str, port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect((ip, port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "server on port {port} did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// The `git-daemon` program itself: `git daemon` is a wrapper process, and
-/// killing the wrapper would leave the daemon running.
-fn git_daemon_command() -> Command {
-    let exec_path = Command::new("git")
-        .arg("--exec-path")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    let daemon = std::path::Path::new(&exec_path).join("git-daemon");
-    if daemon.is_file() {
-        Command::new(daemon)
-    } else {
-        let mut cmd = Command::new("git");
-        cmd.arg("daemon");
-        cmd
-    }
-}
-
-/// `git daemon` serving `base` on 127.0.0.1, with receive-pack enabled.
-pub struct Daemon {
-    child: Child,
-    pub port: u16,
-}
-
-impl Daemon {
-    pub fn start(base: &Path) -> Daemon {
-        Daemon::start_on(base, "127.0.0.1")
-    }
-
-    /// Listens on `ip` (`127.0.0.1` or `::1`).
-    pub fn start_on(base: &Path, ip: &str) -> Daemon {
-        let port = if ip.contains(':') {
-            TcpListener::bind((ip, 0))
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        } else {
-            free_port()
-        };
-        let child = git_daemon_command()
-            .args([
-                "--export-all",
-                "--enable=receive-pack",
-                "--reuseaddr",
-                "--informative-errors",
-                &format!("--base-path={}", base.display()),
-                &format!("--listen={ip}"),
-                &format!("--port={port}"),
-                base.to_str().unwrap(),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_for_port(ip, port);
-        Daemon { child, port }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Like [`daemon`], listening on `ip` (`127.0.0.1` or `::1`).
+pub fn daemon_on(base: &Path, ip: IpAddr) -> GitDaemon {
+    GitDaemon::start_with(
+        base,
+        DaemonOptions {
+            ip,
+            receive_pack: true,
+            informative_errors: true,
+        },
+    )
 }
 
 /// A tiny HTTP/1.1 server that runs `git http-backend` as a CGI program
@@ -399,16 +280,6 @@ fn serve_cgi(stream: TcpStream, root: &Path) {
     }
     let _ = out.write_all(&response);
     let _ = out.flush();
-}
-
-/// Runs a future on a single-threaded tokio runtime (for `SocketStack`).
-pub fn run<F: std::future::Future>(f: F) -> F::Output {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, f)
 }
 
 /// Writes a commit on top of `parent` whose tree is the parent's plus the

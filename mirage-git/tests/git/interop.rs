@@ -177,7 +177,7 @@ fn daemon_clone_fetch_push() {
         pack_has_deltas(&repo),
         "the test repository must have deltas"
     );
-    let daemon = Daemon::start(&tmp.0);
+    let daemon = daemon(&tmp.0);
     let url = Url::parse(&format!("git://127.0.0.1:{}/repo.git", daemon.port)).unwrap();
     let stack = SocketStack::new();
     run(async {
@@ -285,7 +285,7 @@ fn daemon_incremental_fetch_negotiates_over_rounds() {
     }
     let tmp = TempDir::new("rounds");
     let repo = make_repo(&tmp.0);
-    let daemon = Daemon::start(&tmp.0);
+    let daemon = daemon(&tmp.0);
     let url = Url::parse(&format!("git://127.0.0.1:{}/repo.git", daemon.port)).unwrap();
     run(negotiate_over_rounds(
         &SocketStack::new(),
@@ -319,7 +319,7 @@ fn daemon_shallow_clone() {
     }
     let tmp = TempDir::new("shallow");
     let repo = make_repo(&tmp.0);
-    let daemon = Daemon::start(&tmp.0);
+    let daemon = daemon(&tmp.0);
     let url = Url::parse(&format!("git://127.0.0.1:{}/repo.git", daemon.port)).unwrap();
     let stack = SocketStack::new();
     run(async {
@@ -474,7 +474,7 @@ fn daemon_empty_repository_push_then_clone() {
         &tmp.0,
         &["init", "-q", "--bare", "-b", "main", repo.to_str().unwrap()],
     );
-    let daemon = Daemon::start(&tmp.0);
+    let daemon = daemon(&tmp.0);
     let url = Url::parse(&format!("git://127.0.0.1:{}/empty.git", daemon.port)).unwrap();
     let stack = SocketStack::new();
     run(async {
@@ -610,7 +610,7 @@ fn daemon_over_ipv6_loopback() {
     }
     let tmp = TempDir::new("ipv6");
     let repo = make_repo(&tmp.0);
-    let daemon = Daemon::start_on(&tmp.0, "::1");
+    let daemon = daemon_on(&tmp.0, std::net::Ipv6Addr::LOCALHOST.into());
     let url = Url::parse(&format!("git://[::1]:{}/repo.git", daemon.port)).unwrap();
     let stack = SocketStack::new();
     run(async {

@@ -2,58 +2,24 @@
 //! the appliance binary as a child process, `curl` and `dig`.
 #![allow(dead_code)]
 
-use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-pub fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
+use mirage_testkit::git::{Git, Remote};
+// Each test binary uses some of these.
+#[allow(unused_imports)]
+pub use mirage_testkit::{
+    git::{GitDaemon, git},
+    ports::free_port,
+    process::{ChildGuard, run},
+    tools::have,
+};
 
-pub fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("spawn");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    run(Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.org"])
-        .args(args))
-}
-
-/// A port free for both TCP and UDP on 127.0.0.1.
-pub fn free_port() -> u16 {
-    loop {
-        let t = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = t.local_addr().unwrap().port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
+/// The appliance binary running as a child process (killed and reaped on
+/// drop), and the file its error output goes to.
 pub struct Appliance {
-    pub child: Child,
+    pub child: ChildGuard,
     pub log: PathBuf,
-}
-
-impl Drop for Appliance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 pub fn curl(args: &[&str]) -> String {
@@ -106,97 +72,26 @@ pub fn hook(http: u16, secret: &str) -> (String, String) {
     (code.to_owned(), body.to_owned())
 }
 
-/// A bare repository `site.git` and a work tree `work` under `tmp`, with a
-/// first commit of a page, a stylesheet and an `example.com` zone pushed.
-pub fn make_repository(tmp: &Path) -> (PathBuf, PathBuf) {
+/// A bare repository `site.git` and a work tree `work` under `tmp` (made
+/// afresh), with a first commit of a page, a stylesheet and an
+/// `example.com` zone pushed.
+pub fn make_repository(tmp: &Path) -> Remote {
     let _ = std::fs::remove_dir_all(tmp);
     std::fs::create_dir_all(tmp).unwrap();
-    let bare = tmp.join("site.git");
-    let work = tmp.join("work");
-    run(Command::new("git")
-        .args(["init", "-q", "--bare", "-b", "main"])
-        .arg(&bare));
-    run(Command::new("git")
-        .args(["init", "-q", "-b", "main"])
-        .arg(&work));
+    let site = Remote::create(tmp, Git::TEST);
+    let work = &site.work;
     std::fs::create_dir_all(work.join("site/css")).unwrap();
     std::fs::create_dir_all(work.join("zones")).unwrap();
     std::fs::write(work.join("site/index.html"), "<h1>first</h1>\n").unwrap();
     std::fs::write(work.join("site/css/site.css"), "body{}\n").unwrap();
     std::fs::write(work.join("zones/example.com.zone"), zone(1, "192.0.2.1")).unwrap();
-    git(&work, &["add", "."]);
-    git(&work, &["commit", "-q", "-m", "first"]);
-    git(&work, &["push", "-q", bare.to_str().unwrap(), "main"]);
-    (bare, work)
+    site.commit_and_push("first");
+    site
 }
 
 /// Why the tools the tests need are missing, if they are.
 pub fn missing_tools() -> Option<String> {
-    ["git", "curl", "dig"]
-        .into_iter()
-        .find(|t| !have(t))
-        .map(|t| format!("`{t}` is not installed"))
-}
-
-/// The `git-daemon` program itself: `git daemon` is a wrapper process, and
-/// killing the wrapper would leave the daemon running.
-pub fn git_daemon_command() -> Command {
-    let exec_path = Command::new("git")
-        .arg("--exec-path")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    let daemon = std::path::Path::new(&exec_path).join("git-daemon");
-    if daemon.is_file() {
-        Command::new(daemon)
-    } else {
-        let mut cmd = Command::new("git");
-        cmd.arg("daemon");
-        cmd
-    }
-}
-
-/// `git daemon` serving the repositories under `base` on 127.0.0.1.
-pub struct GitDaemon {
-    child: Child,
-    /// Its port.
-    pub port: u16,
-}
-
-impl GitDaemon {
-    /// Starts it and waits until it accepts connections.
-    pub fn start(base: &Path) -> GitDaemon {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = git_daemon_command()
-            .args(["--export-all", "--reuseaddr", "--listen=127.0.0.1"])
-            .arg(format!("--port={port}"))
-            .arg(format!("--base-path={}", base.display()))
-            .arg(base)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("git daemon");
-        let started = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(10),
-                "git daemon did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        GitDaemon { child, port }
-    }
-}
-
-impl Drop for GitDaemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    mirage_testkit::tools::missing(&["git", "curl", "dig"])
 }
 
 /// Starts the appliance binary with `args` and waits until HTTP answers on
@@ -208,7 +103,10 @@ pub fn start_appliance(args: &[String], http: u16, log: PathBuf) -> Appliance {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("start the appliance");
-    let appliance = Appliance { child, log };
+    let appliance = Appliance {
+        child: ChildGuard::new(child),
+        log,
+    };
     let started = std::time::Instant::now();
     while curl(&[&format!("http://127.0.0.1:{http}/")]).is_empty() {
         assert!(

@@ -1,0 +1,9 @@
+#![doc = include_str!("../README.md")]
+
+pub mod git;
+pub mod netns;
+pub mod ports;
+pub mod process;
+pub mod runtime;
+pub mod tmp;
+pub mod tools;
