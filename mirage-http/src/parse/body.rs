@@ -108,21 +108,26 @@ impl BodyDecoder {
                     Err(_) => return Err(Error::ChunkTerminator),
                 },
                 State::Trailers => {
-                    // Parse a trailer line only once it is complete, so a
-                    // line dripped byte by byte is not parsed per byte.
-                    if !input.contains(&b'\n') {
-                        if self.trailer_bytes + input.len() > self.limits.max_head {
-                            return Err(Error::HeadersTooLarge);
-                        }
-                        return Ok(false);
-                    }
-                    let Some((rest, field)) = field_line(input)? else {
-                        if self.trailer_bytes + input.len() > self.limits.max_head {
+                    // Only the bytes within the trailer section's remaining
+                    // budget are looked at, so a fault beyond it is the
+                    // section being too large however the bytes were split
+                    // across reads. A line is parsed only once it is
+                    // complete, so a line dripped byte by byte is not
+                    // parsed per byte.
+                    let remaining = self.limits.max_head.saturating_sub(self.trailer_bytes);
+                    let window = &input[..input.len().min(remaining)];
+                    let parsed = if window.contains(&b'\n') {
+                        field_line(window)?
+                    } else {
+                        None
+                    };
+                    let Some((rest, field)) = parsed else {
+                        if input.len() > remaining {
                             return Err(Error::HeadersTooLarge);
                         }
                         return Ok(false);
                     };
-                    let used = input.len() - rest.len();
+                    let used = window.len() - rest.len();
                     self.trailer_bytes += used;
                     if self.trailer_bytes > self.limits.max_head {
                         return Err(Error::HeadersTooLarge);
@@ -269,6 +274,33 @@ mod test {
             buf.extend_from_slice(&full[cut..]);
             assert_eq!(d.decode(&mut buf, &mut body, &mut t), Ok(true), "cut {cut}");
             assert_eq!(&body[..], b"hello");
+        }
+    }
+
+    #[test]
+    fn test_trailer_fault_beyond_the_limit_is_too_large_however_split() {
+        // A trailer line whose bad byte (a backspace) lies beyond max_head:
+        // too large whether it arrives whole or in two pieces.
+        let limits = Limits {
+            max_head: 32,
+            ..Limits::default()
+        };
+        let mut input = b"0\r\nX-Trailer: ".to_vec();
+        input.extend_from_slice(&[b'v'; 40]);
+        input.extend_from_slice(b"\x08\r\n\r\n");
+        for cut in 0..=input.len() {
+            let mut d = BodyDecoder::new(Framing::Chunked, &limits);
+            let (mut body, mut t) = (BytesMut::new(), Headers::new());
+            let mut buf = BytesMut::from(&input[..cut]);
+            let first = d.decode(&mut buf, &mut body, &mut t);
+            let answer = match first {
+                Ok(false) => {
+                    buf.extend_from_slice(&input[cut..]);
+                    d.decode(&mut buf, &mut body, &mut t)
+                }
+                other => other,
+            };
+            assert_eq!(answer, Err(Error::HeadersTooLarge), "cut {cut}");
         }
     }
 
