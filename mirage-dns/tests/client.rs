@@ -1,0 +1,341 @@
+//! The stub resolver on host sockets (mirage-unix's `SocketStack`) on
+//! 127.0.0.1, asking mirage-dns's own authoritative server and, when they
+//! are installed, NSD and Knot (Debian packages `nsd` and `knot`) serving
+//! the same zones. Each peer test prints `SKIP: …` when its server is absent.
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use mirage_core::Time;
+use mirage_dns::client::{Options, ResolveError, Status, StubResolver};
+use mirage_dns::server::{ServeOptions, ZoneSet, Zones, serve};
+use mirage_dns::wire::{Name, RData, Rcode, Type};
+use mirage_dns::zone::{Zone, parse_str};
+use mirage_unix::{OsRandom, SocketStack, SystemClock};
+
+/// `big` TXT is about 2 KB: over the 1232-byte EDNS size, so it comes over TCP.
+fn example_com() -> String {
+    let mut text = String::from(
+        "$ORIGIN example.com.
+$TTL 3600
+@      SOA   ns1 hostmaster 2024010101 7200 3600 1209600 300
+@      NS    ns1
+ns1    A     192.0.2.1
+www    A     192.0.2.80
+www    AAAA  2001:db8::80
+alias  CNAME www
+alias2 CNAME alias
+v4     A     192.0.2.4
+",
+    );
+    for i in 0..20 {
+        text.push_str(&format!("big TXT \"{i:02}{}\"\n", "x".repeat(98)));
+    }
+    text
+}
+
+const EXAMPLE_ORG: &str = "$ORIGIN example.org.
+$TTL 600
+@   60  SOA  ns1.example.com. hostmaster.example.com. 7 7200 3600 1209600 3600
+@       NS   ns1.example.com.
+git     A    192.0.2.100
+";
+
+fn free_port() -> u16 {
+    loop {
+        let tcp = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Runs `f` on a single-threaded tokio runtime, as the host sockets need.
+fn local<F: Future>(f: F) -> F::Output {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tokio::task::LocalSet::new().block_on(&rt, f)
+}
+
+type HostResolver = StubResolver<SocketStack, SystemClock, OsRandom>;
+
+fn resolver(port: u16, timeout: Duration, attempts: u8) -> HostResolver {
+    let options = Options {
+        timeout,
+        attempts,
+        ..Options::new([SocketAddr::from((Ipv4Addr::LOCALHOST, port))])
+    };
+    StubResolver::new(
+        SocketStack::new(),
+        SystemClock::new(),
+        OsRandom::new().unwrap(),
+        options,
+    )
+}
+
+fn name(s: &str) -> Name {
+    s.parse().unwrap()
+}
+
+/// The same questions of whichever server listens on `port`, named `who`.
+async fn check_server(port: u16, who: &str) {
+    let r = resolver(port, Duration::from_secs(1), 3);
+
+    let www = r.lookup(&name("www.example.com."), Type::A).await.unwrap();
+    assert_eq!(www.status, Status::Records, "{who}");
+    assert_eq!(www.ttl, 3600, "{who}");
+    assert_eq!(
+        www.ips().collect::<Vec<_>>(),
+        [IpAddr::V4(Ipv4Addr::new(192, 0, 2, 80))],
+        "{who}"
+    );
+
+    let ips = r.lookup_ip("www.example.com").await.unwrap();
+    let v6: Ipv6Addr = "2001:db8::80".parse().unwrap();
+    assert_eq!(
+        ips,
+        [IpAddr::V4(Ipv4Addr::new(192, 0, 2, 80)), IpAddr::V6(v6)],
+        "{who}"
+    );
+    assert_eq!(
+        r.lookup_ip("git.example.org.").await.unwrap(),
+        [IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))],
+        "{who}"
+    );
+    assert_eq!(
+        r.lookup_ip("v4.example.com").await.unwrap(),
+        [IpAddr::V4(Ipv4Addr::new(192, 0, 2, 4))],
+        "{who}"
+    );
+
+    let mixed = r.lookup(&name("WwW.ExAmPlE.CoM."), Type::AAAA).await;
+    assert_eq!(
+        mixed.unwrap().ips().collect::<Vec<_>>(),
+        [IpAddr::V6(v6)],
+        "{who}"
+    );
+
+    let alias = r
+        .lookup(&name("alias2.example.com."), Type::A)
+        .await
+        .unwrap();
+    assert_eq!(alias.chain.len(), 2, "{who}: {alias:?}");
+    assert_eq!(alias.canonical, name("www.example.com."), "{who}");
+    assert_eq!(alias.records.len(), 1, "{who}");
+
+    let nx = r.lookup(&name("nope.example.com."), Type::A).await.unwrap();
+    assert_eq!(
+        (nx.status, nx.rcode, nx.ttl),
+        (Status::NxDomain, Rcode::NXDOMAIN, 300),
+        "{who}"
+    );
+    assert!(nx.soa.is_some(), "{who}");
+    let e = r.lookup_ip("nope.example.com").await.unwrap_err();
+    assert!(matches!(e, ResolveError::NxDomain { .. }), "{who}: {e:?}");
+
+    let nodata = r.lookup(&name("www.example.com."), Type::MX).await.unwrap();
+    assert_eq!(
+        (nodata.status, nodata.rcode, nodata.ttl),
+        (Status::NoData, Rcode::NOERROR, 300),
+        "{who}"
+    );
+    // The org zone's SOA has TTL 60 and MINIMUM 3600: the smaller counts.
+    let org = r.lookup(&name("nope.example.org."), Type::A).await.unwrap();
+    assert_eq!((org.status, org.ttl), (Status::NxDomain, 60), "{who}");
+
+    // About 2 KB of TXT: truncated over UDP, complete over TCP.
+    let big = r
+        .lookup(&name("big.example.com."), Type::TXT)
+        .await
+        .unwrap();
+    assert_eq!(big.records.len(), 20, "{who}");
+    assert!(
+        big.records
+            .iter()
+            .all(|rec| matches!(rec.data, RData::Txt(_))),
+        "{who}"
+    );
+
+    // Cached: asked again, the same records with a TTL no higher.
+    let cached = r.lookup(&name("www.example.com."), Type::A).await.unwrap();
+    assert_eq!(cached.records.len(), 1, "{who}");
+    assert!(cached.ttl <= 3600, "{who}");
+    assert!(r.cache_len() >= 8, "{who}: {}", r.cache_len());
+}
+
+#[test]
+fn resolves_from_our_server_on_host_sockets() {
+    let port = free_port();
+    let zone = |origin: &str, text: &str| {
+        let o = name(origin);
+        Zone::new(o.clone(), parse_str(text, origin, &o).unwrap()).unwrap()
+    };
+    let zones = Zones::new(ZoneSet::new([
+        zone("example.com.", &example_com()),
+        zone("example.org.", EXAMPLE_ORG),
+    ]));
+    local(async move {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let server = tokio::task::spawn_local(async move {
+            serve(
+                &SocketStack::exclusive(),
+                &SystemClock::new(),
+                addr,
+                zones,
+                ServeOptions::default(),
+            )
+            .await
+        });
+        // Let the server bind before the first question.
+        SystemClock::new().sleep(Duration::from_millis(50)).await;
+        assert!(!server.is_finished(), "the server did not start");
+        check_server(port, "mirage-dns").await;
+        server.abort();
+    });
+}
+
+#[test]
+fn a_silent_port_times_out() {
+    // Bound and never read: datagrams are queued and never answered.
+    let silent = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = silent.local_addr().unwrap().port();
+    local(async move {
+        let r = resolver(port, Duration::from_millis(200), 2);
+        let e = r
+            .lookup(&name("www.example.com."), Type::A)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, ResolveError::Timeout { attempts: 2, .. }),
+            "{e:?}"
+        );
+    });
+    drop(silent);
+}
+
+/// A temporary directory holding the zone files, removed on drop.
+struct ZoneDir(PathBuf);
+
+impl ZoneDir {
+    fn new(tag: &str) -> ZoneDir {
+        let dir =
+            std::env::temp_dir().join(format!("mirage-dns-client-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("example.com.zone"), example_com()).unwrap();
+        std::fs::write(dir.join("example.org.zone"), EXAMPLE_ORG).unwrap();
+        ZoneDir(dir)
+    }
+}
+
+impl Drop for ZoneDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A server process, killed on drop.
+struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn installed(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+fn start_nsd(dir: &Path, port: u16) -> Option<Peer> {
+    let conf = dir.join("nsd.conf");
+    let d = dir.display();
+    std::fs::write(
+        &conf,
+        format!(
+            "server:\n  ip-address: 127.0.0.1@{port}\n  server-count: 1\n  rrl-ratelimit: 0\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  zonelistfile: \"{d}/zone.list\"\n  xfrdfile: \"{d}/xfrd.state\"\n  xfrdir: \"{d}\"\n  username: \"\"\n  logfile: \"{d}/nsd.log\"\nremote-control:\n  control-enable: no\nzone:\n  name: example.com\n  zonefile: example.com.zone\nzone:\n  name: example.org\n  zonefile: example.org.zone\n"
+        ),
+    )
+    .unwrap();
+    Command::new("nsd")
+        .arg("-d")
+        .arg("-c")
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
+        .map(Peer)
+}
+
+fn start_knot(dir: &Path, port: u16) -> Option<Peer> {
+    let conf = dir.join("knot.conf");
+    let d = dir.display();
+    std::fs::write(
+        &conf,
+        format!(
+            "server:\n  listen: 127.0.0.1@{port}\n  rundir: \"{d}\"\n  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\ndatabase:\n  storage: \"{d}\"\nlog:\n  - target: stderr\n    any: critical\nzone:\n  - domain: example.com\n    file: \"{d}/example.com.zone\"\n    journal-content: none\n    zonefile-sync: -1\n  - domain: example.org\n    file: \"{d}/example.org.zone\"\n    journal-content: none\n    zonefile-sync: -1\n"
+        ),
+    )
+    .unwrap();
+    Command::new("knotd")
+        .arg("-c")
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
+        .map(Peer)
+}
+
+/// Starts `program` on the test zones and runs [`check_server`] against it.
+fn against_peer(program: &str, package: &str, start: fn(&Path, u16) -> Option<Peer>) {
+    if !installed(program) {
+        println!("SKIP: {program} is not installed (apt-get install {package})");
+        return;
+    }
+    let dir = ZoneDir::new(program);
+    let port = free_port();
+    let Some(_peer) = start(&dir.0, port) else {
+        println!("SKIP: {program} did not start");
+        return;
+    };
+    local(async move {
+        // Wait (at most 20 s) until it answers for its zone.
+        let probe = resolver(port, Duration::from_millis(200), 1);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while probe
+            .lookup(&name("example.com."), Type::SOA)
+            .await
+            .is_err()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{program} never answered on port {port}"
+            );
+            SystemClock::new().sleep(Duration::from_millis(100)).await;
+        }
+        check_server(port, program).await;
+    });
+}
+
+#[test]
+fn resolves_from_nsd() {
+    against_peer("nsd", "nsd", start_nsd);
+}
+
+#[test]
+fn resolves_from_knot() {
+    against_peer("knotd", "knot", start_knot);
+}
