@@ -28,6 +28,7 @@ www    A     192.0.2.80
 www    AAAA  2001:db8::80
 alias  CNAME www
 alias2 CNAME alias
+toorg  CNAME git.example.org.
 v4     A     192.0.2.4
 ",
     );
@@ -128,6 +129,18 @@ async fn check_server(port: u16, who: &str) {
     assert_eq!(alias.chain.len(), 2, "{who}: {alias:?}");
     assert_eq!(alias.canonical, name("www.example.com."), "{who}");
     assert_eq!(alias.records.len(), 1, "{who}");
+
+    // A chain into the other zone: followed by the server or asked again.
+    let toorg = r
+        .lookup(&name("toorg.example.com."), Type::A)
+        .await
+        .unwrap();
+    assert_eq!(toorg.chain.len(), 1, "{who}: {toorg:?}");
+    assert_eq!(
+        toorg.ips().collect::<Vec<_>>(),
+        [IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))],
+        "{who}"
+    );
 
     let nx = r.lookup(&name("nope.example.com."), Type::A).await.unwrap();
     assert_eq!(

@@ -40,7 +40,8 @@ pub struct Answer {
     pub soa: Option<Record>,
     /// How many seconds the answer holds: the smallest TTL of the chain
     /// and records, or for a negative answer the SOA's TTL capped by its
-    /// MINIMUM field (RFC 2308 §5); 0 for a negative answer without SOA.
+    /// MINIMUM field (RFC 2308 §5) and by the chain's TTLs; 0 for a
+    /// negative answer without SOA.
     pub ttl: u32,
 }
 
@@ -122,7 +123,10 @@ impl Answer {
                     },
                 ),
                 _,
-            ) => soa.ttl.min(s.minimum),
+            ) => chain
+                .iter()
+                .map(|r| r.ttl)
+                .fold(soa.ttl.min(s.minimum), u32::min),
             (_, Status::Records) => chain
                 .iter()
                 .chain(&records)

@@ -99,7 +99,7 @@ impl<S: Stack, T: Time, R: Random> StubResolver<S, T, R> {
             qtype: rtype,
             qclass: Class::IN,
         };
-        let answer = self.query(&question).await?;
+        let answer = self.resolve(&question).await?;
         self.cache.borrow_mut().insert(&answer, self.time.now());
         Ok(answer)
     }
@@ -150,6 +150,50 @@ impl<S: Stack, T: Time, R: Random> StubResolver<S, T, R> {
                 rtype: Type::AAAA,
             },
         })
+    }
+
+    /// Asks for `question`, and when the answer's CNAME chain stops at a
+    /// name with neither records nor an SOA (an authoritative server whose
+    /// chain leaves its zones), asks again for the name the chain reached,
+    /// within [`Options::max_cname_chain`] CNAME records in all.
+    async fn resolve(&self, question: &Question) -> Result<Answer, ResolveError> {
+        let limit = self.options.max_cname_chain;
+        let mut answer = self.query(question).await?;
+        while answer.status == Status::NoData && answer.soa.is_none() && !answer.chain.is_empty() {
+            let next_question = Question {
+                name: answer.canonical.clone(),
+                ..question.clone()
+            };
+            let next = self.query(&next_question).await?;
+            // `from_message` refused loops inside `next`; a loop may still
+            // come back to a name visited before this question.
+            let visited =
+                |n: &Name| *n == question.name || answer.chain.iter().any(|c| c.name == *n);
+            if let Some(back) = next
+                .chain
+                .iter()
+                .filter_map(|c| c.data.target())
+                .find(|t| visited(t))
+            {
+                return Err(ResolveError::CnameLoop { name: back.clone() });
+            }
+            let progressed = !next.chain.is_empty();
+            if answer.chain.len() + next.chain.len() > limit {
+                return Err(ResolveError::ChainTooLong { limit });
+            }
+            let chain_ttl = answer.chain.iter().map(|r| r.ttl).min().unwrap_or(u32::MAX);
+            answer.chain.extend(next.chain);
+            answer = Answer {
+                chain: answer.chain,
+                ttl: next.ttl.min(chain_ttl),
+                ..next
+            };
+            answer.name = question.name.clone();
+            if !progressed {
+                break;
+            }
+        }
+        Ok(answer)
     }
 
     /// Asks each server in turn until one gives an answer.

@@ -611,6 +611,51 @@ fn a_chain_ending_without_data_is_nodata_or_nxdomain() {
 }
 
 #[test]
+fn a_chain_leaving_the_answer_is_asked_for_again() {
+    let (mut sim, log, r) = setup(|q, _, _| {
+        let asked = q.questions[0].name.to_string().to_ascii_lowercase();
+        let records = match asked.as_str() {
+            "ext.example.com." => vec![cname("ext.example.com.", "www.example.net.")],
+            "www.example.net." => vec![
+                cname("www.example.net.", "web.example.net."),
+                a("web.example.net.", 30, 8),
+            ],
+            "loopa.example.com." => vec![cname("loopa.example.com.", "loopb.example.net.")],
+            "loopb.example.net." => vec![cname("loopb.example.net.", "LOOPA.example.com.")],
+            "stuck.example.com." => vec![cname("stuck.example.com.", "empty.example.net.")],
+            _ => vec![],
+        };
+        vec![Act::Reply(answer(q, records))]
+    });
+    let ans = run_lookup(&mut sim, &r, "ext.example.com.", Type::A)
+        .0
+        .unwrap();
+    assert_eq!(ans.name, name("ext.example.com."));
+    assert_eq!(ans.canonical, name("web.example.net."));
+    assert_eq!(ans.chain.len(), 2);
+    assert_eq!((ans.status, ans.ttl), (Status::Records, 30));
+    assert_eq!(
+        ans.ips().collect::<Vec<_>>(),
+        [IpAddr::V4(Ipv4Addr::new(192, 0, 2, 8))]
+    );
+    let res = run_lookup(&mut sim, &r, "loopa.example.com.", Type::A).0;
+    assert!(
+        matches!(&res, Err(ResolveError::CnameLoop { name: n }) if *n == name("loopa.example.com.")),
+        "{res:?}"
+    );
+    // The chain's end has nothing and says nothing more: NODATA, asked once.
+    let before = log.borrow().len();
+    let ans = run_lookup(&mut sim, &r, "stuck.example.com.", Type::A)
+        .0
+        .unwrap();
+    assert_eq!(
+        (ans.status, ans.canonical.clone()),
+        (Status::NoData, name("empty.example.net."))
+    );
+    assert_eq!(log.borrow().len() - before, 2);
+}
+
+#[test]
 fn cname_loops_and_long_chains_are_errors() {
     let (mut sim, _, r) = setup(|q, _, _| {
         let asked = q.questions[0].name.to_string();
