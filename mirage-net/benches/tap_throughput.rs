@@ -18,59 +18,12 @@ use std::time::{Duration, Instant};
 
 use mirage_core::{Stack as _, TcpFlow as _, TcpListener as _};
 use mirage_net::{Config, Ipv6Config, Stack, TcpOptions};
+use mirage_testkit::netns::{self, Cleanup, TapNamespace, ip};
+use mirage_testkit::runtime::block_on;
 use mirage_unix::{OsRandom, SystemClock, Tap};
 
 const MIB: usize = 256;
 const RUNS: u32 = 3;
-
-fn unsupported() -> Option<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("needs root for TAP devices and network namespaces".into());
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("/dev/net/tun is missing".into());
-    }
-    for (tool, arg) in [("ip", "-V"), ("nc", "-h")] {
-        let ok = Command::new(tool)
-            .arg(arg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok();
-        if !ok {
-            return Some(format!("`{tool}` is not installed"));
-        }
-    }
-    None
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Deletes namespaces and links when dropped.
-struct Cleanup {
-    namespaces: Vec<String>,
-    links: Vec<String>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for ns in &self.namespaces {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        }
-        for l in &self.links {
-            let _ = Command::new("ip").args(["link", "del", l]).output();
-        }
-    }
-}
 
 /// Sends `MIB` MiB from namespace `ns` to `addr:9`; returns the time taken.
 fn send_from(ns: &str, addr: &str) -> Duration {
@@ -92,23 +45,13 @@ fn send_from(ns: &str, addr: &str) -> Duration {
 /// mirage-net receiving, then sending, over TAP: the receive time, the
 /// bytes received and the send time.
 fn ours(id: u32) -> (Duration, usize, Duration) {
-    let ns = format!("mnb-tap-{id}");
-    let dev = format!("mnbt{id}");
-    let _cleanup = Cleanup {
-        namespaces: vec![ns.clone()],
-        links: vec![dev.clone()],
-    };
-    ip(&["tuntap", "add", "dev", &dev, "mode", "tap"]);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    tokio::task::LocalSet::new().block_on(&rt, async {
-        let tap = Tap::open(&dev).expect("attach to the TAP device");
-        ip(&["netns", "add", &ns]);
-        ip(&["link", "set", &dev, "netns", &ns]);
-        ip(&["-n", &ns, "addr", "add", "10.215.0.1/24", "dev", &dev]);
-        ip(&["-n", &ns, "link", "set", &dev, "up"]);
+    // Removes the namespace and the device however the run ends.
+    let net = TapNamespace::new(format!("mnb-tap-{id}"), format!("mnbt{id}"));
+    let ns = net.ns.clone();
+    net.add_tap();
+    block_on(async {
+        let tap = Tap::open(&net.dev).expect("attach to the TAP device");
+        net.move_host_side("10.215.0.1/24");
         let tcp = TcpOptions {
             rx_buffer: 1024 * 1024,
             tx_buffer: 1024 * 1024,
@@ -172,10 +115,8 @@ fn ours(id: u32) -> (Duration, usize, Duration) {
 /// Linux receiving over a veth pair.
 fn linux(id: u32) -> Duration {
     let (a, b) = (format!("mnb-la-{id}"), format!("mnb-lb-{id}"));
-    let _cleanup = Cleanup {
-        namespaces: vec![a.clone(), b.clone()],
-        links: vec![],
-    };
+    let mut cleanup = Cleanup::new();
+    cleanup.namespace(&a).namespace(&b);
     ip(&["netns", "add", &a]);
     ip(&["netns", "add", &b]);
     ip(&[
@@ -197,7 +138,7 @@ fn linux(id: u32) -> Duration {
 }
 
 fn main() {
-    if let Some(why) = unsupported() {
+    if let Some(why) = netns::unsupported_or_missing(&["nc"]) {
         println!("SKIP: {why}");
         return;
     }

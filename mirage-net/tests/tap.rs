@@ -6,10 +6,12 @@
 
 use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use mirage_core::{Stack as _, TcpFlow as _, TcpListener as _, UdpSocket as _};
 use mirage_net::{Config, Ipv6Config, Stack, StaticIpv6};
+use mirage_testkit::netns::{self, TapNamespace};
+use mirage_testkit::runtime::block_on;
 use mirage_unix::{OsRandom, SystemClock, Tap};
 
 const HOST_IP: Ipv4Addr = Ipv4Addr::new(10, 214, 9, 1);
@@ -18,65 +20,12 @@ const HOST_IP6: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 1);
 const OUR_IP6: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 2);
 const BODY: &str = "hello from mirage-net\n";
 
-/// Why this host cannot run the test, if it cannot.
-fn unsupported() -> Option<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("needs root for TAP devices and network namespaces".into());
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("/dev/net/tun is missing".into());
-    }
-    for (tool, arg) in [
-        ("ip", "-V"),
-        ("ping", "-V"),
-        ("curl", "--version"),
-        ("nc", "-h"),
-    ] {
-        if Command::new(tool)
-            .arg(arg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_err()
-        {
-            return Some(format!("`{tool}` is not installed"));
-        }
-    }
-    None
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Removes the namespace and the device however the test ends.
-struct Cleanup {
-    ns: String,
-    dev: String,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
-        let _ = Command::new("ip").args(["link", "del", &self.dev]).output();
-    }
-}
-
-/// Runs `cmd` inside namespace `ns` on a blocking thread, feeding `input`.
-async fn in_ns(ns: &str, cmd: &[&str], input: &[u8]) -> Output {
-    let mut args = vec!["netns".to_owned(), "exec".to_owned(), ns.to_owned()];
-    args.extend(cmd.iter().map(|s| s.to_string()));
+/// Runs `cmd` inside the namespace on a blocking thread, feeding `input`.
+async fn in_ns(net: &TapNamespace, cmd: &[&str], input: &[u8]) -> Output {
+    let mut command = net.exec(cmd);
     let input = input.to_vec();
     tokio::task::spawn_blocking(move || {
-        let mut child = Command::new("ip")
-            .args(&args)
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -158,38 +107,20 @@ async fn udp_echo(stack: Stack) {
 
 #[test]
 fn linux_reaches_our_stack_over_tap() {
-    if let Some(why) = unsupported() {
+    if let Some(why) = netns::unsupported_or_missing(&["ping", "curl", "nc"]) {
         println!("SKIP: {why}");
         return;
     }
-    let id = std::process::id() % 100_000;
-    let guard = Cleanup {
-        ns: format!("mirage-net-{id}"),
-        dev: format!("mnet{id}"),
-    };
-    let (ns, dev) = (guard.ns.as_str(), guard.dev.as_str());
-    ip(&["tuntap", "add", "dev", dev, "mode", "tap"]);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    tokio::task::LocalSet::new().block_on(&rt, async {
+    // Removes the namespace and the device however the test ends.
+    let net = TapNamespace::named("mirage-net", "mnet");
+    let dev = net.dev.as_str();
+    net.add_tap();
+    block_on(async {
         let tap = Tap::open(dev).expect("attach to the TAP device");
-        ip(&["netns", "add", ns]);
-        ip(&["link", "set", dev, "netns", ns]);
-        ip(&["-n", ns, "link", "set", "lo", "up"]);
-        ip(&[
-            "-n",
-            ns,
-            "addr",
-            "add",
-            &format!("{HOST_IP}/24"),
-            "dev",
-            dev,
-        ]);
-        ip(&[
-            "-n",
-            ns,
+        net.move_into_namespace();
+        net.loopback_up();
+        net.add_address(&format!("{HOST_IP}/24"));
+        net.ip(&[
             "addr",
             "add",
             &format!("{HOST_IP6}/64"),
@@ -197,7 +128,7 @@ fn linux_reaches_our_stack_over_tap() {
             dev,
             "nodad",
         ]);
-        ip(&["-n", ns, "link", "set", dev, "up"]);
+        net.up();
 
         let config = Config::ipv4_static(OUR_IP, 24, Some(HOST_IP)).with_ipv6(Ipv6Config::Static(
             StaticIpv6 {
@@ -214,7 +145,12 @@ fn linux_reaches_our_stack_over_tap() {
         tokio::task::spawn_local(udp_echo(stack.clone()));
 
         let ours = OUR_IP.to_string();
-        let o = in_ns(ns, &["ping", "-c", "3", "-i", "0.2", "-W", "2", &ours], b"").await;
+        let o = in_ns(
+            &net,
+            &["ping", "-c", "3", "-i", "0.2", "-W", "2", &ours],
+            b"",
+        )
+        .await;
         assert!(
             o.status.success(),
             "ping {ours}: {}\n{:?}",
@@ -223,18 +159,18 @@ fn linux_reaches_our_stack_over_tap() {
         );
         let ours6 = OUR_IP6.to_string();
         let o = in_ns(
-            ns,
+            &net,
             &["ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", &ours6],
             b"",
         )
         .await;
         assert!(o.status.success(), "ping -6 {ours6}: {}", show(&o));
 
-        let o = in_ns(ns, &["nc", "-N", "-w", "5", &ours, "7"], b"echo me\n").await;
+        let o = in_ns(&net, &["nc", "-N", "-w", "5", &ours, "7"], b"echo me\n").await;
         assert_eq!(o.stdout, b"echo me\n", "TCP echo: {}", show(&o));
 
         let o = in_ns(
-            ns,
+            &net,
             &["curl", "-s", "--max-time", "10", &format!("http://{ours}/")],
             b"",
         )
@@ -246,7 +182,7 @@ fn linux_reaches_our_stack_over_tap() {
             show(&o)
         );
         let url6 = format!("http://[{ours6}]/");
-        let o = in_ns(ns, &["curl", "-s", "-g", "--max-time", "10", &url6], b"").await;
+        let o = in_ns(&net, &["curl", "-s", "-g", "--max-time", "10", &url6], b"").await;
         assert_eq!(
             String::from_utf8_lossy(&o.stdout),
             BODY,
@@ -254,7 +190,7 @@ fn linux_reaches_our_stack_over_tap() {
             show(&o)
         );
 
-        let o = in_ns(ns, &["nc", "-u", "-w", "1", &ours, "7"], b"udp hi\n").await;
+        let o = in_ns(&net, &["nc", "-u", "-w", "1", &ours, "7"], b"udp hi\n").await;
         assert_eq!(o.stdout, b"udp hi\n", "UDP echo: {}", show(&o));
 
         let c = stack.counters();
@@ -268,11 +204,7 @@ fn linux_reaches_our_stack_over_tap() {
         let idle = stack.counters().polls - before;
         assert!(idle < 200, "{idle} polls in an idle second");
     });
-    drop(rt);
-    drop(guard);
-    let left = Command::new("ip").args(["netns", "list"]).output().unwrap();
-    assert!(
-        !String::from_utf8_lossy(&left.stdout).contains(&format!("mirage-net-{id}")),
-        "namespace removed"
-    );
+    let ns = net.ns.clone();
+    drop(net);
+    assert!(!netns::namespace_exists(&ns), "namespace removed");
 }

@@ -4,86 +4,27 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
-use std::os::fd::AsRawFd;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use mirage_testkit::netns::{self, TapNamespace, in_namespace};
+use mirage_testkit::process::ChildGuard;
+use mirage_testkit::tools;
 
 const HOST_IP: Ipv4Addr = Ipv4Addr::new(10, 213, 9, 1);
 const APP_IP: Ipv4Addr = Ipv4Addr::new(10, 213, 9, 2);
 
-fn unsupported() -> Option<&'static str> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("needs root for TAP devices and network namespaces");
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("/dev/net/tun is missing");
-    }
-    if Command::new("ip").arg("-V").output().is_err() {
-        return Some("`ip` (iproute2) is not installed");
-    }
-    None
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Removes the appliance, namespace and device however the test ends.
-struct Cleanup {
-    ns: String,
-    dev: String,
-    child: Option<Child>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
-        let _ = Command::new("ip").args(["link", "del", &self.dev]).output();
-    }
-}
-
-/// Runs `f` on a thread that has entered the network namespace `ns`.
-fn in_namespace<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
-    let file = std::fs::File::open(format!("/run/netns/{ns}")).expect("the namespace file");
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            // SAFETY: setns on a descriptor `file` owns; it moves only this
-            // thread, which ends with the scope.
-            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-            f()
-        })
-        .join()
-        .expect("the client thread")
-    })
-}
-
 #[test]
 fn echoes_over_mirage_net_on_a_tap_device() {
-    if let Some(why) = unsupported() {
+    if let Some(why) = netns::unsupported() {
         println!("SKIP: {why}");
         return;
     }
-    let id = std::process::id() % 100_000;
-    let mut guard = Cleanup {
-        ns: format!("mirage-echo-{id}"),
-        dev: format!("etap{id}"),
-        child: None,
-    };
-    let (ns, dev) = (guard.ns.clone(), guard.dev.clone());
-    ip(&["tuntap", "add", "dev", &dev, "mode", "tap"]);
+    // Removes the namespace and device however the test ends.
+    let net = TapNamespace::named("mirage-echo", "etap");
+    let (ns, dev) = (net.ns.clone(), net.dev.clone());
+    net.add_tap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_echo"))
         .args([
             "--net",
@@ -105,7 +46,8 @@ fn echoes_over_mirage_net_on_a_tap_device() {
             let _ = tx.send(line);
         }
     });
-    guard.child = Some(child);
+    // Stops the appliance before the namespace and device go.
+    let mut appliance = ChildGuard::new(child);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -116,18 +58,7 @@ fn echoes_over_mirage_net_on_a_tap_device() {
             break;
         }
     }
-    ip(&["netns", "add", &ns]);
-    ip(&["link", "set", &dev, "netns", &ns]);
-    ip(&[
-        "-n",
-        &ns,
-        "addr",
-        "add",
-        &format!("{HOST_IP}/24"),
-        "dev",
-        &dev,
-    ]);
-    ip(&["-n", &ns, "link", "set", &dev, "up"]);
+    net.move_host_side(&format!("{HOST_IP}/24"));
 
     let app = SocketAddr::from((APP_IP, 7));
     in_namespace(&ns, || {
@@ -158,7 +89,7 @@ fn echoes_over_mirage_net_on_a_tap_device() {
         assert_eq!((&buf[..n], from), (&b"datagram"[..], app));
     });
 
-    let mut child = guard.child.take().unwrap();
+    let child = &mut appliance.0;
     // SAFETY: kill(2) with a valid signal number has no memory effects.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -174,11 +105,11 @@ fn echoes_over_mirage_net_on_a_tap_device() {
 
 #[test]
 fn without_cap_net_admin_the_tap_is_refused_with_a_clear_message() {
-    if let Some(why) = unsupported() {
+    if let Some(why) = netns::unsupported() {
         println!("SKIP: {why}");
         return;
     }
-    if Command::new("setpriv").arg("--version").output().is_err() {
+    if !tools::have("setpriv") {
         println!("SKIP: `setpriv` (util-linux) is not installed");
         return;
     }

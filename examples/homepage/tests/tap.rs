@@ -9,65 +9,30 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use mirage_testkit::netns::{self, TapNamespace};
 
 const HOST_IP: &str = "10.213.9.1";
 const GUEST_IP: &str = "10.213.9.2";
 
-fn unsupported() -> Option<String> {
-    let uid = Command::new("id").arg("-u").output().ok()?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        return Some("needs root for TAP devices and network namespaces".into());
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("/dev/net/tun is missing".into());
-    }
-    if !have("ip") {
-        return Some("`ip` (iproute2) is not installed".into());
-    }
-    missing_tools()
-}
-
-fn ip(args: &[&str]) {
-    run(Command::new("ip").args(args));
-}
-
-/// Removes the namespace and the device however the test ends.
-struct Cleanup {
-    ns: String,
-    dev: String,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
-        let _ = Command::new("ip").args(["link", "del", &self.dev]).output();
-    }
-}
-
-fn in_ns(ns: &str, cmd: &[&str]) -> String {
-    let out = Command::new("ip")
-        .args(["netns", "exec", ns])
-        .args(cmd)
-        .output()
-        .expect("ip netns exec");
+/// Runs `cmd` in the namespace; its output, trimmed.
+fn in_ns(net: &TapNamespace, cmd: &[&str]) -> String {
+    let out = net.exec(cmd).output().expect("ip netns exec");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 #[test]
 fn serves_dns_and_http_over_tap_on_our_own_stack() {
-    if let Some(why) = unsupported() {
+    if let Some(why) = netns::unsupported_or_missing(&["git", "curl", "dig"]) {
         println!("SKIP: {why}");
         return;
     }
     let id = std::process::id() % 100_000;
-    let guard = Cleanup {
-        ns: format!("homepage-tap-{id}"),
-        dev: format!("hptap{id}"),
-    };
-    let (ns, dev) = (guard.ns.as_str(), guard.dev.as_str());
+    // Removes the namespace and the device however the test ends.
+    let net = TapNamespace::named("homepage-tap", "hptap");
+    let dev = net.dev.as_str();
     let tmp = std::env::temp_dir().join(format!("homepage-tap-{id}"));
     let bare = make_repository(&tmp).bare;
-    ip(&["tuntap", "add", "dev", dev, "mode", "tap"]);
+    net.add_tap();
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_homepage"))
         .arg("--repo")
@@ -95,19 +60,8 @@ fn serves_dns_and_http_over_tap_on_our_own_stack() {
     };
 
     // The host side of the link goes into a namespace of its own.
-    ip(&["netns", "add", ns]);
-    ip(&["link", "set", dev, "netns", ns]);
-    ip(&[
-        "-n",
-        ns,
-        "addr",
-        "add",
-        &format!("{HOST_IP}/24"),
-        "dev",
-        dev,
-    ]);
-    ip(&["-n", ns, "link", "set", dev, "up"]);
-    ip(&["-n", ns, "link", "set", "lo", "up"]);
+    net.move_host_side(&format!("{HOST_IP}/24"));
+    net.loopback_up();
 
     let started = Instant::now();
     let dig = |args: &[&str]| {
@@ -123,7 +77,7 @@ fn serves_dns_and_http_over_tap_on_our_own_stack() {
         .collect::<Vec<_>>();
         cmd.extend(args.iter().map(|s| s.to_string()));
         let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-        in_ns(ns, &cmd)
+        in_ns(&net, &cmd)
     };
     let mut answer = String::new();
     while started.elapsed() < Duration::from_secs(20) {
@@ -144,7 +98,7 @@ fn serves_dns_and_http_over_tap_on_our_own_stack() {
         "DNS over TCP"
     );
     let page = in_ns(
-        ns,
+        &net,
         &[
             "curl",
             "-s",
@@ -154,14 +108,14 @@ fn serves_dns_and_http_over_tap_on_our_own_stack() {
         ],
     );
     assert_eq!(page, "<h1>first</h1>", "HTTP over our stack");
-    let ping = Command::new("ip")
-        .args(["netns", "exec", ns, "ping", "-c", "1", "-W", "2", GUEST_IP])
+    let ping = net
+        .exec(&["ping", "-c", "1", "-W", "2", GUEST_IP])
         .output()
         .map(|o| o.status.success());
     if let Ok(answered) = ping {
         assert!(answered, "our stack answers ping");
     }
     drop(appliance);
-    drop(guard);
+    drop(net);
     let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -2,11 +2,11 @@
 //! Needs root (CAP_NET_ADMIN) and `ip` (iproute2); skips otherwise.
 
 use std::net::Ipv4Addr;
-use std::process::Command;
 use std::time::Duration;
 
 use mirage_core::network::{recv_frame, send_frame};
 use mirage_core::{Capabilities, MacAddress, Network};
+use mirage_testkit::netns::{self, TapNamespace, ip, link_exists};
 use mirage_unix::Tap;
 use mirage_unix::tap::TapError;
 
@@ -18,52 +18,6 @@ const OUR_IP: Ipv4Addr = Ipv4Addr::new(10, 213, 7, 2);
 /// The tests here run one at a time: a descriptor inherited for a moment
 /// by a process another test spawns would keep a device alive.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Why this host cannot run the test, if it cannot.
-fn unsupported() -> Option<&'static str> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("needs root for TAP devices and network namespaces");
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("/dev/net/tun is missing");
-    }
-    if Command::new("ip").arg("-V").output().is_err() {
-        return Some("`ip` (iproute2) is not installed");
-    }
-    None
-}
-
-fn ip(args: &[&str]) -> String {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Removes the namespace and device however the test ends.
-struct Cleanup {
-    ns: String,
-    dev: String,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
-        let _ = Command::new("ip").args(["link", "del", &self.dev]).output();
-    }
-}
-
-fn link_exists(dev: &str) -> bool {
-    Command::new("ip")
-        .args(["link", "show", dev])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 /// The MAC that `ip` reports for `dev` (in namespace `ns`, if given).
 fn ip_mac(ns: Option<&str>, dev: &str) -> MacAddress {
@@ -103,19 +57,16 @@ fn arp_reply(ours: MacAddress, to_mac: [u8; 6]) -> Vec<u8> {
 
 #[test]
 fn frames_flow_between_linux_and_a_tap_device() {
-    if let Some(why) = unsupported() {
+    if let Some(why) = netns::unsupported() {
         println!("SKIP: {why}");
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let id = std::process::id() % 100_000;
-    let guard = Cleanup {
-        ns: format!("mirage-tap-{id}"),
-        dev: format!("mtap{id}"),
-    };
+    // Removes the namespace and device however the test ends.
+    let guard = TapNamespace::named("mirage-tap", "mtap");
     let (ns, dev) = (guard.ns.clone(), guard.dev.clone());
     let (ns, dev) = (ns.as_str(), dev.as_str());
-    ip(&["tuntap", "add", "dev", dev, "mode", "tap"]);
+    guard.add_tap();
     let host_mac = ip_mac(None, dev);
     block_on(async {
         let mut tap = Tap::open(dev).expect("attach to the TAP device");
@@ -132,21 +83,10 @@ fn frames_flow_between_linux_and_a_tap_device() {
         );
 
         // Move the host side into a namespace of its own and address it.
-        ip(&["netns", "add", ns]);
-        ip(&["link", "set", dev, "netns", ns]);
-        ip(&[
-            "-n",
-            ns,
-            "addr",
-            "add",
-            &format!("{HOST_IP}/24"),
-            "dev",
-            dev,
-        ]);
-        ip(&["-n", ns, "link", "set", dev, "up"]);
+        guard.move_host_side(&format!("{HOST_IP}/24"));
         // A datagram to our address makes Linux ask for our MAC.
-        let mut send = Command::new("ip")
-            .args(["netns", "exec", ns, "bash", "-c"])
+        let mut send = guard
+            .exec(&["bash", "-c"])
             .arg(format!(
                 "for i in 1 2 3 4 5; do echo hi > /dev/udp/{OUR_IP}/9; sleep 1; done"
             ))
@@ -181,7 +121,7 @@ fn frames_flow_between_linux_and_a_tap_device() {
                 break;
             }
         }
-        let neigh = ip(&["-n", ns, "neigh", "show", &OUR_IP.to_string()]);
+        let neigh = guard.ip(&["neigh", "show", &OUR_IP.to_string()]);
         assert!(
             neigh.contains(&ours.to_string()),
             "Linux learnt our MAC: {neigh}"
@@ -200,22 +140,18 @@ fn frames_flow_between_linux_and_a_tap_device() {
     });
     drop(guard);
     assert!(!link_exists(dev), "the device is gone");
-    let namespaces = ip(&["netns", "list"]);
-    assert!(!namespaces.contains(ns), "the namespace is gone");
+    assert!(!netns::namespace_exists(ns), "the namespace is gone");
 }
 
 #[test]
 fn a_missing_device_is_created_and_vanishes_with_its_last_user() {
-    if let Some(why) = unsupported() {
+    if let Some(why) = netns::unsupported() {
         println!("SKIP: {why}");
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let dev = format!("mtapc{}", std::process::id() % 100_000);
-    let guard = Cleanup {
-        ns: format!("mirage-tapc-{}", std::process::id() % 100_000),
-        dev: dev.clone(),
-    };
+    let guard = TapNamespace::named("mirage-tapc", "mtapc");
+    let dev = guard.dev.clone();
     block_on(async {
         let tap = Tap::open(&dev).expect("create a TAP device");
         assert!(link_exists(&dev));

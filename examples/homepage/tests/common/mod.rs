@@ -11,8 +11,7 @@ use mirage_testkit::git::{Git, Remote};
 pub use mirage_testkit::{
     git::{GitDaemon, git},
     ports::free_port,
-    process::{ChildGuard, run},
-    tools::have,
+    process::ChildGuard,
 };
 
 /// The appliance binary running as a child process (killed and reaped on
