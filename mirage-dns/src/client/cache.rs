@@ -102,6 +102,15 @@ impl Cache {
         }
         let mut stored = answer.clone();
         stored.ttl = ttl;
+        // No record outlives the answer that carries it.
+        for r in stored
+            .chain
+            .iter_mut()
+            .chain(&mut stored.records)
+            .chain(&mut stored.soa)
+        {
+            r.ttl = r.ttl.min(ttl);
+        }
         self.entries.insert(
             key,
             Entry {
