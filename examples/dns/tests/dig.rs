@@ -5,9 +5,10 @@
 mod support;
 
 use std::net::Ipv4Addr;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
+use mirage_testkit::{ports, tools};
 use support::{Server, ZoneDir, start_appliance};
 
 const ZONE: &str = r#"$TTL 300
@@ -28,15 +29,6 @@ big      TXT   "4123456789012345678901234567890123456789012345678901234567890123
 big      TXT   "5123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
 "#;
 
-fn have_dig() -> bool {
-    Command::new("dig")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
-
 struct Appliance {
     server: Server,
     _dir: ZoneDir,
@@ -48,14 +40,10 @@ impl Appliance {
         let server = start_appliance(dir.path());
         let port = server.port;
         // Wait until it answers over TCP.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the appliance never listened on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        assert!(
+            ports::wait_for_tcp((Ipv4Addr::LOCALHOST, port), Duration::from_secs(20)),
+            "the appliance never listened on port {port}"
+        );
         Appliance { server, _dir: dir }
     }
 
@@ -99,7 +87,7 @@ fn has(out: &str, needle: &str) -> bool {
 
 #[test]
 fn dig_conformance() {
-    if !have_dig() {
+    if !tools::have("dig") {
         println!("SKIP: dig is not installed (apt-get install dnsutils)");
         return;
     }

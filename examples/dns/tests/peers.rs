@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use mirage_testkit::tools::have;
 use support::{Server, ZoneDir, free_port, start_appliance};
 
 use mirage_dns::wire::{Class, Edns, Message, Name, Question, RData, Rcode, Record, Type};
@@ -158,7 +159,7 @@ fn start_nsd(dir: &Path) -> Option<Server> {
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
-    Some(Server { child, port })
+    Some(Server::new(child, port))
 }
 
 /// What is compared: rcode, flags, and the sections as sorted master-file lines.
@@ -261,15 +262,6 @@ fn assert_identity(port: u16, who: &str) {
     );
 }
 
-fn installed(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
-
 /// A peer server to compare with.
 struct Peer {
     /// Its name in messages.
@@ -288,7 +280,7 @@ struct Peer {
 /// Serves the test zones from us and from `peer`, asks both every
 /// question and fails listing every difference; skips if the peer is absent.
 fn differential(peer: Peer) {
-    if !installed(peer.program) {
+    if !have(peer.program) {
         println!(
             "SKIP: {} is not installed (apt-get install {})",
             peer.program, peer.package
@@ -331,24 +323,17 @@ fn answers_match_nsd() {
 }
 
 fn start_knot(dir: &Path) -> Option<Server> {
-    let port = free_port();
-    let conf = dir.join("knot.conf");
     let d = dir.display();
-    std::fs::write(
-        &conf,
-        format!(
-            "server:\n  listen: 127.0.0.1@{port}\n  rundir: \"{d}\"\n  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\n  version: \"Knot DNS\"\ndatabase:\n  storage: \"{d}\"\nlog:\n  - target: stderr\n    any: critical\nzone:\n  - domain: example.com\n    file: \"{d}/example.com.zone\"\n    journal-content: none\n    zonefile-sync: -1\n  - domain: example.org\n    file: \"{d}/example.org.zone\"\n    journal-content: none\n    zonefile-sync: -1\n"
+    support::start_knot(
+        dir,
+        free_port(),
+        "  version: \"Knot DNS\"\n",
+        "critical",
+        &format!(
+            "zone:\n  - domain: example.com\n    file: \"{d}/example.com.zone\"\n    journal-content: none\n    zonefile-sync: -1\n  - domain: example.org\n    file: \"{d}/example.org.zone\"\n    journal-content: none\n    zonefile-sync: -1\n"
         ),
+        Stdio::null(),
     )
-    .unwrap();
-    let child = Command::new("knotd")
-        .arg("-c")
-        .arg(&conf)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    Some(Server { child, port })
 }
 
 #[test]
@@ -370,33 +355,16 @@ fn answers_match_knot() {
 /// with `chain_args` choosing NSEC or NSEC3; `None` when the ldns tools
 /// are missing.
 fn sign(tag: &str, zone: &str, chain_args: &[&str]) -> Option<String> {
-    if !installed("ldns-keygen") || !installed("ldns-signzone") {
+    if !have("ldns-keygen") || !have("ldns-signzone") {
         return None;
     }
     let work = ZoneDir::new(&format!("{tag}-keys"), &[("example.com.zone", zone)]);
-    let run = |cmd: &str, args: &[&str]| {
-        let out = Command::new(cmd)
-            .args(args)
-            .current_dir(work.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{cmd}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    let key = run("ldns-keygen", &["-a", "ED25519", "-k", "example.com"]);
-    let mut args = chain_args.to_vec();
-    args.extend(["-o", "example.com.", "example.com.zone", &key]);
-    run("ldns-signzone", &args);
-    Some(std::fs::read_to_string(work.path().join("example.com.zone.signed")).unwrap())
+    Some(support::sign_zone(work.path(), chain_args))
 }
 
 /// Compares signed answers (DNSSEC OK) with NSD's.
 fn signed_differential(tag: &str, chain_args: &[&str]) {
-    if !installed("nsd") {
+    if !have("nsd") {
         println!("SKIP: nsd is not installed (apt-get install nsd)");
         return;
     }

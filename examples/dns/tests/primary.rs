@@ -12,6 +12,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use mirage_testkit::ports;
+use mirage_testkit::tools::have;
 use support::{Server, ZoneDir, free_port, start_appliance_with};
 
 const ZONE: &str = "$ORIGIN example.com.
@@ -29,21 +31,11 @@ const SECRET: &str = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0";
 const XFR: &str = "hmac-sha256:xfr.key:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0";
 const UPD: &str = "hmac-sha512:upd.key:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0";
 
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("-h")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
-
 fn wait_tcp(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-        assert!(Instant::now() < deadline, "server on {port} did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(
+        ports::wait_for_tcp((Ipv4Addr::LOCALHOST, port), Duration::from_secs(20)),
+        "server on {port} did not start"
+    );
 }
 
 fn start_primary(dir: &Path, extra: &[&str]) -> Server {
@@ -334,30 +326,21 @@ fn nsupdate_with_tsig() {
 }
 
 fn start_knot_secondary(dir: &Path, port: u16, primary: u16) -> Option<Server> {
-    let conf = dir.join("knot.conf");
     let d = dir.display();
-    std::fs::write(
-        &conf,
-        format!(
-            "server:\n  listen: 127.0.0.1@{port}\n  rundir: \"{d}\"\n  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\n\
-             database:\n  storage: \"{d}\"\n\
-             log:\n  - target: stderr\n    any: info\n\
-             key:\n  - id: xfr.key\n    algorithm: hmac-sha256\n    secret: {SECRET}\n\
+    let log = std::fs::File::create(dir.join("knot.log")).unwrap();
+    support::start_knot(
+        dir,
+        port,
+        "",
+        "info",
+        &format!(
+            "key:\n  - id: xfr.key\n    algorithm: hmac-sha256\n    secret: {SECRET}\n\
              remote:\n  - id: primary\n    address: 127.0.0.1@{primary}\n    key: xfr.key\n\
              acl:\n  - id: notify\n    address: 127.0.0.0/8\n    key: xfr.key\n    action: notify\n\
              zone:\n  - domain: example.com\n    master: primary\n    acl: notify\n    file: \"{d}/secondary.zone\"\n    zonefile-sync: -1\n"
         ),
+        log.into(),
     )
-    .unwrap();
-    let log = std::fs::File::create(dir.join("knot.log")).unwrap();
-    let child = Command::new("knotd")
-        .arg("-c")
-        .arg(&conf)
-        .stdin(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .ok()?;
-    Some(Server { child, port })
 }
 
 fn wait_until(what: &str, mut f: impl FnMut() -> bool) {

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use mirage_testkit::tools::have;
 use support::{Server, ZoneDir, free_port, start_appliance_with};
 
 const SECRET: &str = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0";
@@ -18,15 +19,6 @@ fn zone(serial: u32, www: &str) -> String {
     format!(
         "$ORIGIN example.net.\n$TTL 300\n@ SOA ns1 hostmaster {serial} 7200 3600 1209600 60\n@ NS ns1\nns1 A 127.0.0.1\nwww A {www}\ntext TXT \"copied\"\n"
     )
-}
-
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("-h")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
 }
 
 fn dig(port: u16, args: &[&str]) -> String {
@@ -72,30 +64,21 @@ fn start_secondary(dir: &Path, primary: u16) -> Server {
 }
 
 fn start_knot_primary(dir: &Path, port: u16, secondary: u16) -> Option<Server> {
-    let conf = dir.join("knot.conf");
     let d = dir.display();
-    std::fs::write(
-        &conf,
-        format!(
-            "server:\n  listen: 127.0.0.1@{port}\n  rundir: \"{d}\"\n  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\n\
-             database:\n  storage: \"{d}\"\n\
-             log:\n  - target: stderr\n    any: info\n\
-             key:\n  - id: xfr.key\n    algorithm: hmac-sha256\n    secret: {SECRET}\n\
+    let log = std::fs::File::create(dir.join("knot.log")).unwrap();
+    support::start_knot(
+        dir,
+        port,
+        "",
+        "info",
+        &format!(
+            "key:\n  - id: xfr.key\n    algorithm: hmac-sha256\n    secret: {SECRET}\n\
              remote:\n  - id: ours\n    address: 127.0.0.1@{secondary}\n    key: xfr.key\n\
              acl:\n  - id: transfer\n    address: 127.0.0.0/8\n    key: xfr.key\n    action: transfer\n\
              zone:\n  - domain: example.net\n    file: \"{d}/example.net.zone\"\n    notify: ours\n    acl: transfer\n    zonefile-sync: -1\n"
         ),
+        log.into(),
     )
-    .unwrap();
-    let log = std::fs::File::create(dir.join("knot.log")).unwrap();
-    let child = Command::new("knotd")
-        .arg("-c")
-        .arg(&conf)
-        .stdin(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .ok()?;
-    Some(Server { child, port })
 }
 
 #[test]
@@ -174,7 +157,7 @@ fn start_nsd_primary(dir: &Path, port: u16, secondary: u16) -> Option<Server> {
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
-    Some(Server { child, port })
+    Some(Server::new(child, port))
 }
 
 #[test]
