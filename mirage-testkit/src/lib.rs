@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod dns;
 pub mod git;
 pub mod netns;
 pub mod ports;

@@ -10,48 +10,17 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use mirage_testkit::dns::EXAMPLE_ORG;
 use mirage_testkit::tools::have;
 use support::{Server, ZoneDir, free_port, start_appliance};
 
 use mirage_dns::wire::{Class, Edns, Message, Name, Question, RData, Rcode, Record, Type};
 
-const EXAMPLE_COM: &str = r#"$ORIGIN example.com.
-$TTL 3600
-@         SOA   ns1 hostmaster 2024010101 7200 3600 1209600 300
-@         NS    ns1
-@         NS    ns2
-@         MX    10 mail
-ns1       A     192.0.2.1
-ns2       A     192.0.2.2
-mail      A     192.0.2.25
-www       A     192.0.2.80
-www       AAAA  2001:db8::80
-alias     CNAME www
-ext       CNAME www.example.net.
-chain     CNAME x.example.org.
-*.wild    A     192.0.2.99
-*.wild    TXT   "wild"
-sub.wild  A     192.0.2.98
-a.b.c.ent A     192.0.2.3
-sub       NS    ns.sub
-sub       NS    ns.other.net.
-ns.sub    A     192.0.2.53
-dname     DNAME example.org.
-_sip._tcp SRV   10 60 5060 www
-big       TXT   "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
-big       TXT   "1123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
-big       TXT   "2123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
-big       TXT   "3123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
-big       TXT   "4123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
-big       TXT   "5123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
-"#;
-
-const EXAMPLE_ORG: &str = r#"$ORIGIN example.org.
-$TTL 600
-@   60  SOA  ns1.example.com. hostmaster.example.com. 7 7200 3600 1209600 3600
-@       NS   ns1.example.com.
-x       A    192.0.2.100
-"#;
+/// The shared `example.com.` test zone, with an SRV record added.
+const EXAMPLE_COM: &str = concat!(
+    mirage_testkit::example_com_zone!(),
+    "_sip._tcp SRV   10 60 5060 www\n"
+);
 
 /// Questions asked of both servers: name, type, EDNS buffer size.
 const QUESTIONS: &[(&str, Type, Option<u16>)] = &[

@@ -4,46 +4,14 @@ use mirage_dns::server::{Options, Responder, Transport, ZoneSet, Zones};
 use mirage_dns::wire::{Class, Edns, Message, Name, Question, Type};
 use mirage_dns::zone::{Zone, parse_str};
 
-pub const EXAMPLE_COM: &str = r#"
-$ORIGIN example.com.
-$TTL 3600
-@       SOA   ns1 hostmaster 2024010101 7200 3600 1209600 300
-@       NS    ns1
-@       NS    ns2
-@       MX    10 mail
-ns1     A     192.0.2.1
-ns2     A     192.0.2.2
-mail    A     192.0.2.25
-www     A     192.0.2.80
-www     AAAA  2001:db8::80
-alias   CNAME www
-ext     CNAME www.example.net.
-loop1   CNAME loop2
-loop2   CNAME loop1
-chain   CNAME x.example.org.
-*.wild  A     192.0.2.99
-*.wild  TXT   "wild"
-sub.wild A    192.0.2.98
-a.b.c.ent A   192.0.2.3
-sub     NS    ns.sub
-sub     NS    ns.other.net.
-ns.sub  A     192.0.2.53
-dname   DNAME example.org.
-big     TXT   "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
-big     TXT   "1123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
-big     TXT   "2123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
-big     TXT   "3123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
-big     TXT   "4123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
-big     TXT   "5123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
-"#;
+/// The shared `example.com.` test zone, with a CNAME loop added.
+pub const EXAMPLE_COM: &str = concat!(
+    mirage_testkit::example_com_zone!(),
+    "loop1     CNAME loop2\n",
+    "loop2     CNAME loop1\n"
+);
 
-pub const EXAMPLE_ORG: &str = r#"
-$ORIGIN example.org.
-$TTL 600
-@   60  SOA  ns1.example.com. hostmaster.example.com. 7 7200 3600 1209600 3600
-@       NS   ns1.example.com.
-x       A    192.0.2.100
-"#;
+pub use mirage_testkit::dns::EXAMPLE_ORG;
 
 pub fn zone(origin: &str, text: &str) -> Zone {
     let origin: Name = origin.parse().unwrap();
