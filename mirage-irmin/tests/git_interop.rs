@@ -14,6 +14,7 @@ use mirage_core::{EntryKind, Key};
 use mirage_irmin::{
     Author, Backend, FsBackend, FsOptions, HashKind, Info, Merges, ObjectId, Repo, Store,
 };
+use mirage_testkit::process;
 
 type FsRepo = Repo<FsBackend, SystemClock>;
 
@@ -301,30 +302,20 @@ fn git_commits_on_top_of_ours_and_we_read_them() {
 fn commit_all(work: &Path, message: &str, t: u32) {
     git(work, &["add", "-A"]);
     let date = format!("{} +0000", 1_600_000_000 + t * 60);
-    let out = common::GIT
-        .command(work, &["commit", "-q", "--allow-empty", "-m", message])
-        .env("GIT_AUTHOR_DATE", &date)
-        .env("GIT_COMMITTER_DATE", &date)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    process::output(
+        common::GIT
+            .command(work, &["commit", "-q", "--allow-empty", "-m", message])
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date),
     );
 }
 
 fn tag_at(work: &Path, args: &[&str], t: u32) {
     let date = format!("{} +0000", 1_600_000_000 + t * 60);
-    let out = common::GIT
-        .command(work, args)
-        .env("GIT_COMMITTER_DATE", &date)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    process::output(
+        common::GIT
+            .command(work, args)
+            .env("GIT_COMMITTER_DATE", &date),
     );
 }
 
@@ -385,19 +376,14 @@ fn a_repository_git_writes_reads_back_identically() {
     t += 1;
     commit_all(&work, "main after fork", t);
     let date = format!("{} +0000", 1_600_000_000 + (t + 1) * 60);
-    let out = common::GIT
-        .command(
-            &work,
-            &["merge", "-q", "--no-ff", "-m", "merge side", "side"],
-        )
-        .env("GIT_AUTHOR_DATE", &date)
-        .env("GIT_COMMITTER_DATE", &date)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    process::output(
+        common::GIT
+            .command(
+                &work,
+                &["merge", "-q", "--no-ff", "-m", "merge side", "side"],
+            )
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date),
     );
     git(&work, &["gc", "-q", "--aggressive", "--prune=now"]);
 

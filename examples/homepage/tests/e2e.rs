@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::*;
 
 #[test]
@@ -83,21 +81,7 @@ fn serves_a_pushed_repository_and_follows_pushes() {
     assert_eq!(hook(http, "wrong").0, "403");
 
     // Push a new page and zone; the webhook makes both change at once.
-    std::fs::write(work.join("site/index.html"), "<h1>second</h1>\n").unwrap();
-    std::fs::write(work.join("zones/example.com.zone"), zone(2, "192.0.2.2")).unwrap();
-    git(work, &["commit", "-q", "-am", "second"]);
-    git(work, &["push", "-q", bare.to_str().unwrap(), "main"]);
-    let pushed = Instant::now();
-    let (code, body) = hook(http, "s3cret");
-    assert_eq!(code, "200", "{body}");
-    assert!(body.starts_with("updated"), "{body}");
-    assert!(curl(&[&format!("http://127.0.0.1:{http}/")]).contains("<h1>second</h1>"));
-    assert_eq!(dig(dns, &["www.example.com", "A"]), "192.0.2.2");
-    assert!(
-        pushed.elapsed() < Duration::from_secs(1),
-        "took {:?}",
-        pushed.elapsed()
-    );
+    push_and_hook(&site, (http, dns), "second", (2, "192.0.2.2"));
     assert!(hook(http, "s3cret").1.starts_with("unchanged"));
 
     // A broken zone is refused; the last good content stays.
@@ -132,7 +116,6 @@ fn pulls_from_a_git_remote_over_the_network() {
     }
     let tmp = std::env::temp_dir().join(format!("homepage-remote-{}", std::process::id()));
     let site = make_repository(&tmp);
-    let (bare, work) = (&site.bare, &site.work);
     let daemon = GitDaemon::start(&tmp);
     let (http, dns) = (free_port(), free_port());
     let args: Vec<String> = [
@@ -156,21 +139,7 @@ fn pulls_from_a_git_remote_over_the_network() {
     assert_eq!(dig(dns, &["www.example.com", "A"]), "192.0.2.1");
 
     // A push to the remote, then the webhook: fetched over git:// and served.
-    std::fs::write(work.join("site/index.html"), "<h1>pulled</h1>\n").unwrap();
-    std::fs::write(work.join("zones/example.com.zone"), zone(5, "192.0.2.5")).unwrap();
-    git(work, &["commit", "-q", "-am", "pulled"]);
-    git(work, &["push", "-q", bare.to_str().unwrap(), "main"]);
-    let pushed = Instant::now();
-    let (code, body) = hook(http, "s3cret");
-    assert_eq!(code, "200", "{body}");
-    assert!(body.starts_with("updated"), "{body}");
-    assert!(curl(&[&format!("http://127.0.0.1:{http}/")]).contains("<h1>pulled</h1>"));
-    assert_eq!(dig(dns, &["www.example.com", "A"]), "192.0.2.5");
-    assert!(
-        pushed.elapsed() < Duration::from_secs(1),
-        "took {:?}",
-        pushed.elapsed()
-    );
+    push_and_hook(&site, (http, dns), "pulled", (5, "192.0.2.5"));
 
     // The remote going away leaves the last content served.
     drop(daemon);

@@ -43,24 +43,15 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 
 /// `git fsck --strict` on a git directory; panics with git's words on failure.
 pub fn fsck(git_dir: &Path) {
-    let out = GIT
-        .command(
-            git_dir,
-            &[
-                "--git-dir",
-                git_dir.to_str().unwrap(),
-                "fsck",
-                "--strict",
-                "--no-dangling",
-            ],
-        )
-        .output()
-        .expect("run git fsck");
-    assert!(
-        out.status.success(),
-        "git fsck --strict failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    GIT.bytes(
+        git_dir,
+        &[
+            "--git-dir",
+            git_dir.to_str().unwrap(),
+            "fsck",
+            "--strict",
+            "--no-dangling",
+        ],
     );
 }
 

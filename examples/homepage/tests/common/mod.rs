@@ -88,6 +88,34 @@ pub fn make_repository(tmp: &Path) -> Remote {
     site
 }
 
+/// Commits a page `<h1>{word}</h1>` and a zone of `serial` with `www` at
+/// `address`, pushes them, calls the webhook of the appliance serving on
+/// ports `http` and `dns`, and checks that it took the update and serves
+/// both within a second of the push.
+pub fn push_and_hook(
+    site: &Remote,
+    (http, dns): (u16, u16),
+    word: &str,
+    (serial, address): (u32, &str),
+) {
+    let work = &site.work;
+    std::fs::write(work.join("site/index.html"), format!("<h1>{word}</h1>\n")).unwrap();
+    std::fs::write(work.join("zones/example.com.zone"), zone(serial, address)).unwrap();
+    site.git(&["commit", "-q", "-am", word]);
+    site.push();
+    let pushed = std::time::Instant::now();
+    let (code, body) = hook(http, "s3cret");
+    assert_eq!(code, "200", "{body}");
+    assert!(body.starts_with("updated"), "{body}");
+    assert!(curl(&[&format!("http://127.0.0.1:{http}/")]).contains(&format!("<h1>{word}</h1>")));
+    assert_eq!(dig(dns, &["www.example.com", "A"]), address);
+    assert!(
+        pushed.elapsed() < std::time::Duration::from_secs(1),
+        "took {:?}",
+        pushed.elapsed()
+    );
+}
+
 /// Why the tools the tests need are missing, if they are.
 pub fn missing_tools() -> Option<String> {
     mirage_testkit::tools::missing(&["git", "curl", "dig"])
