@@ -231,6 +231,17 @@ fn assert_identity(port: u16, who: &str) {
     );
 }
 
+/// Fails listing every difference [`compare`] found, if any.
+fn assert_no_differences(differences: &[String]) {
+    assert!(
+        differences.is_empty(),
+        "{} of {} answers differ:\n{}",
+        differences.len(),
+        QUESTIONS.len(),
+        differences.join("\n\n")
+    );
+}
+
 /// A peer server to compare with.
 struct Peer {
     /// Its name in messages.
@@ -270,13 +281,7 @@ fn differential(peer: Peer) {
     };
     let differences = compare(peer.name, &ours, &theirs, peer.cross_zone_chase, false);
     assert_identity(theirs.port, peer.identity);
-    assert!(
-        differences.is_empty(),
-        "{} of {} answers differ:\n{}",
-        differences.len(),
-        QUESTIONS.len(),
-        differences.join("\n\n")
-    );
+    assert_no_differences(&differences);
 }
 
 #[test]
@@ -363,13 +368,7 @@ fn signed_differential(tag: &str, chain_args: &[&str]) {
             .any(|r| r.rtype() == Type::RRSIG),
         "the comparison covered signatures"
     );
-    assert!(
-        differences.is_empty(),
-        "{} of {} answers differ:\n{}",
-        differences.len(),
-        QUESTIONS.len(),
-        differences.join("\n\n")
-    );
+    assert_no_differences(&differences);
 }
 
 #[test]

@@ -16,22 +16,10 @@ fn serves_a_pushed_repository_and_follows_pushes() {
     let site = make_repository(&tmp);
     let (bare, work) = (&site.bare, &site.work);
 
-    let (http, dns) = (free_port(), free_port());
-    let args: Vec<String> = [
-        "--repo",
-        bare.to_str().unwrap(),
-        "--http",
-        &format!("127.0.0.1:{http}"),
-        "--dns",
-        &format!("127.0.0.1:{dns}"),
-        "--hook-secret",
-        "s3cret",
-        "--poll",
-        "0",
-    ]
-    .map(String::from)
-    .to_vec();
-    let appliance = start_appliance(&args, http, tmp.join("appliance.log"));
+    let (appliance, http, dns) = start_serving(
+        &["--repo", bare.to_str().unwrap()],
+        tmp.join("appliance.log"),
+    );
 
     // HTTP: pages with their types and validators.
     let head = curl(&["-i", &format!("http://127.0.0.1:{http}/")]);
@@ -117,24 +105,15 @@ fn pulls_from_a_git_remote_over_the_network() {
     let tmp = std::env::temp_dir().join(format!("homepage-remote-{}", std::process::id()));
     let site = make_repository(&tmp);
     let daemon = GitDaemon::start(&tmp);
-    let (http, dns) = (free_port(), free_port());
-    let args: Vec<String> = [
-        "--remote",
-        &format!("git://127.0.0.1:{}/site.git#main", daemon.port),
-        "--data-dir",
-        tmp.join("data").to_str().unwrap(),
-        "--http",
-        &format!("127.0.0.1:{http}"),
-        "--dns",
-        &format!("127.0.0.1:{dns}"),
-        "--hook-secret",
-        "s3cret",
-        "--poll",
-        "0",
-    ]
-    .map(String::from)
-    .to_vec();
-    let appliance = start_appliance(&args, http, tmp.join("appliance.log"));
+    let (appliance, http, dns) = start_serving(
+        &[
+            "--remote",
+            &daemon.url("site.git#main"),
+            "--data-dir",
+            tmp.join("data").to_str().unwrap(),
+        ],
+        tmp.join("appliance.log"),
+    );
     assert!(curl(&[&format!("http://127.0.0.1:{http}/")]).contains("<h1>first</h1>"));
     assert_eq!(dig(dns, &["www.example.com", "A"]), "192.0.2.1");
 

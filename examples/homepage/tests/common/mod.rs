@@ -121,6 +121,29 @@ pub fn missing_tools() -> Option<String> {
     mirage_testkit::tools::missing(&["git", "curl", "dig"])
 }
 
+/// Starts the appliance serving the site from `source` (`--repo <path>`,
+/// or `--remote <url>` and its data directory) on free loopback ports, with
+/// the webhook secret `s3cret` and no polling, logging to `log`; returns it
+/// with its HTTP and DNS ports once HTTP answers.
+pub fn start_serving(source: &[&str], log: PathBuf) -> (Appliance, u16, u16) {
+    let (http, dns) = (free_port(), free_port());
+    let mut args: Vec<String> = source.iter().map(|s| s.to_string()).collect();
+    args.extend(
+        [
+            "--http",
+            &format!("127.0.0.1:{http}"),
+            "--dns",
+            &format!("127.0.0.1:{dns}"),
+            "--hook-secret",
+            "s3cret",
+            "--poll",
+            "0",
+        ]
+        .map(String::from),
+    );
+    (start_appliance(&args, http, log), http, dns)
+}
+
 /// Starts the appliance binary with `args` and waits until HTTP answers on
 /// `http`.
 pub fn start_appliance(args: &[String], http: u16, log: PathBuf) -> Appliance {
