@@ -101,16 +101,15 @@ fn a_pack_entry_claiming_a_huge_object_is_an_error_not_an_allocation() {
     let (len, rest) = data.split_first_chunk::<4>().unwrap();
     let len = (u32::from_le_bytes(*len) as usize).min(rest.len());
     let (idx, pack) = rest.split_at(len);
-    let dir = std::env::temp_dir().join(format!("irmin-huge-entry-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = common::TempDir::new("huge-entry");
+    let dir = tmp.path();
     std::fs::write(dir.join("pack-x.idx"), idx).unwrap();
     std::fs::write(dir.join("pack-x.pack"), pack).unwrap();
     let mut set = PackSet::with_alloc_limit(1 << 20);
-    set.refresh(&dir, HashKind::Sha1)
+    set.refresh(dir, HashKind::Sha1)
         .expect("the index itself loads");
     let ids = set.ids();
     assert!(!ids.is_empty());
     let errors = ids.iter().filter(|id| set.read(id).is_err()).count();
     assert!(errors > 0, "the oversized entry is an error");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,7 +1,8 @@
 //! Running commands that must succeed, and child processes that must not
 //! outlive the test.
 
-use std::process::{Child, Command};
+use std::process::{Child, Command, ExitStatus};
+use std::time::{Duration, Instant};
 
 /// Runs `cmd` to the end and returns its standard output; panics, showing
 /// the command, its status, output and error output, if it cannot start or
@@ -42,6 +43,28 @@ impl ChildGuard {
             .spawn()
             .unwrap_or_else(|e| panic!("{cmd:?} could not start: {e}"));
         ChildGuard(child)
+    }
+}
+
+impl ChildGuard {
+    /// Sends `signal` (e.g. `libc::SIGTERM`) and waits up to `timeout` for
+    /// the child to exit: its status, or `None` if it is still running (it
+    /// is then killed on drop). Panics if the signal cannot be sent.
+    pub fn signal_and_wait(&mut self, signal: i32, timeout: Duration) -> Option<ExitStatus> {
+        let pid = i32::try_from(self.0.id()).expect("a pid that fits pid_t");
+        // SAFETY: kill(2) with a valid signal number has no memory effects.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.0.try_wait().expect("wait for the child") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 

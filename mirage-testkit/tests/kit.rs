@@ -104,3 +104,18 @@ fn a_git_daemon_serves_a_remote_and_stops_on_drop() {
         Duration::from_millis(100)
     ));
 }
+
+#[test]
+fn a_signalled_child_is_waited_for_and_one_ignoring_it_reported() {
+    let mut sleeper = ChildGuard::spawn(Command::new("sleep").arg("60"));
+    let status = sleeper
+        .signal_and_wait(libc::SIGTERM, Duration::from_secs(10))
+        .expect("sleep ends on SIGTERM");
+    assert!(!status.success());
+    let mut stubborn = ChildGuard::spawn(Command::new("sh").args(["-c", "trap '' TERM; sleep 60"]));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        stubborn.signal_and_wait(libc::SIGTERM, Duration::from_millis(300)),
+        None
+    );
+}

@@ -3,21 +3,14 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use mirage_testkit::ports::free_port;
+use mirage_testkit::process::ChildGuard;
 use std::time::{Duration, Instant};
 
-/// A port free for both TCP and UDP on 127.0.0.1 (at the moment of asking).
-fn free_port() -> u16 {
-    loop {
-        let tcp = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-struct Appliance(Child);
+/// The appliance on the host socket stack, killed and reaped on drop.
+struct Appliance(ChildGuard);
 
 impl Appliance {
     fn start(port: u16, extra: &[&str]) -> Appliance {
@@ -27,32 +20,14 @@ impl Appliance {
             .stdin(Stdio::null())
             .spawn()
             .expect("the echo binary starts");
-        Appliance(child)
+        Appliance(ChildGuard::new(child))
     }
 
     /// Sends `signal` and waits for the appliance to exit.
     fn stop(mut self, signal: i32) -> std::process::ExitStatus {
-        let pid = i32::try_from(self.0.id()).unwrap();
-        // SAFETY: kill(2) with a valid signal number has no memory effects.
-        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the appliance ignored the signal"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Appliance {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        self.0
+            .signal_and_wait(signal, Duration::from_secs(10))
+            .expect("the appliance ignored the signal")
     }
 }
 

@@ -89,17 +89,9 @@ fn echoes_over_mirage_net_on_a_tap_device() {
         assert_eq!((&buf[..n], from), (&b"datagram"[..], app));
     });
 
-    let child = &mut appliance.0;
-    // SAFETY: kill(2) with a valid signal number has no memory effects.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the appliance ignored SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = appliance
+        .signal_and_wait(libc::SIGTERM, Duration::from_secs(10))
+        .expect("the appliance ignored SIGTERM");
     assert!(status.success());
 }
 

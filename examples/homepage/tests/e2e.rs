@@ -12,8 +12,9 @@ fn serves_a_pushed_repository_and_follows_pushes() {
         println!("SKIP: {why}");
         return;
     }
-    let tmp = std::env::temp_dir().join(format!("homepage-e2e-{}", std::process::id()));
-    let site = make_repository(&tmp);
+    let dir = TempDir::new("e2e");
+    let tmp = dir.path();
+    let site = make_repository(tmp);
     let (bare, work) = (&site.bare, &site.work);
 
     let (appliance, http, dns) = start_serving(
@@ -93,7 +94,7 @@ fn serves_a_pushed_repository_and_follows_pushes() {
     assert!(log.contains("not serving"), "the error is logged: {log}");
 
     drop(appliance);
-    let _ = std::fs::remove_dir_all(&tmp);
+    drop(dir);
 }
 
 #[test]
@@ -102,9 +103,10 @@ fn pulls_from_a_git_remote_over_the_network() {
         println!("SKIP: {why}");
         return;
     }
-    let tmp = std::env::temp_dir().join(format!("homepage-remote-{}", std::process::id()));
-    let site = make_repository(&tmp);
-    let daemon = GitDaemon::start(&tmp);
+    let dir = TempDir::new("remote");
+    let tmp = dir.path();
+    let site = make_repository(tmp);
+    let daemon = GitDaemon::start(tmp);
     let (appliance, http, dns) = start_serving(
         &[
             "--remote",
@@ -126,5 +128,5 @@ fn pulls_from_a_git_remote_over_the_network() {
     assert_eq!(code, "502", "{body}");
     assert!(curl(&[&format!("http://127.0.0.1:{http}/")]).contains("<h1>pulled</h1>"));
     drop(appliance);
-    let _ = std::fs::remove_dir_all(&tmp);
+    drop(dir);
 }

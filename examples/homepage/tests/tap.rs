@@ -26,12 +26,12 @@ fn serves_dns_and_http_over_tap_on_our_own_stack() {
         println!("SKIP: {why}");
         return;
     }
-    let id = std::process::id() % 100_000;
     // Removes the namespace and the device however the test ends.
     let net = TapNamespace::named("homepage-tap", "hptap");
     let dev = net.dev.as_str();
-    let tmp = std::env::temp_dir().join(format!("homepage-tap-{id}"));
-    let bare = make_repository(&tmp).bare;
+    let dir = TempDir::new("tap");
+    let tmp = dir.path();
+    let bare = make_repository(tmp).bare;
     net.add_tap();
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_homepage"))
@@ -117,5 +117,5 @@ fn serves_dns_and_http_over_tap_on_our_own_stack() {
     }
     drop(appliance);
     drop(net);
-    let _ = std::fs::remove_dir_all(&tmp);
+    drop(dir);
 }

@@ -12,6 +12,7 @@ pub use mirage_testkit::{
     git::{GitDaemon, git},
     ports::free_port,
     process::ChildGuard,
+    tmp::TempDir,
 };
 
 /// The appliance binary running as a child process (killed and reaped on
