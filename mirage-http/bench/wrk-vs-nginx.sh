@@ -28,6 +28,10 @@ cargo build --release -q -p static-site
 bin="$target/release/static-site"
 
 work=$(mktemp -d)
+# mktemp makes the directory 0700; started by root, nginx's worker runs as
+# nobody and would answer every request 403 Forbidden (a small error page,
+# not the file) unless it may enter the directory.
+chmod 755 "$work"
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -92,6 +96,16 @@ for port in "${ports[@]}"; do
         curl -sf -o /dev/null "http://127.0.0.1:$port/1k.html" && break
         sleep 0.1
     done
+    # Every server must answer 200 with the whole file, or the figures
+    # would compare different work.
+    for file in 1k.html 100k.html; do
+        got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:$port/$file" || true)
+        want="200 $(stat -c %s "$work/site/$file")"
+        if [ "$got" != "$want" ]; then
+            echo "port $port, $file: expected '$want' (status, bytes), got '$got'" >&2
+            exit 1
+        fi
+    done
 done
 
 # utime + stime of a process and its threads, in clock ticks.
@@ -110,6 +124,11 @@ measure() { # name pid port file -> lines "rps per_cpu_second"
         before=$(cpu_ticks "$pid")
         out=$(taskset -c 0 wrk -t1 -c64 -d"${SECS}s" "http://127.0.0.1:$port/$file")
         after=$(cpu_ticks "$pid")
+        if grep -q 'Non-2xx' <<<"$out"; then
+            echo "$1, $file: wrk saw error responses:" >&2
+            echo "$out" >&2
+            exit 1
+        fi
         rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
         reqs=$(awk '/requests in/ {print $1}' <<<"$out")
         awk -v r="$rps" -v n="$reqs" -v t=$((after - before)) -v hz="$hz" \

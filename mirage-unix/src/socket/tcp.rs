@@ -158,8 +158,7 @@ impl TcpFlow for SocketTcpFlow {
     }
 
     /// A [`FileRegion`] of a [`DirKv`](crate::DirKv) goes out with
-    /// `sendfile(2)`, after the head (sent with `MSG_MORE`, so they share
-    /// a segment); any other region is copied
+    /// `sendfile(2)`, after the head; any other region is copied
     /// ([`send_region_by_copy`]), as is a file that cannot be `sendfile`d.
     async fn send_region(&mut self, head: &[u8], region: &Region) -> Result<(), SendRegionError> {
         let Some(file) = region.source::<FileRegion>() else {
