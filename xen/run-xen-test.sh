@@ -86,6 +86,10 @@ cmdline="ipv4=10.9.0.2/24 gateway=10.9.0.1"
 memory=32
 disk=""
 if [ "$name" = xen-hello ]; then
+    # xen-hello gets its address from dom0's DHCP server (which hands out
+    # 10.9.0.2 only); the homepage's is static, so that its boot figures
+    # do not include DHCP's exchange.
+    cmdline="ipv4=dhcp"
     # A 1 MiB disk whose first sector names it; dom0 copies it to /tmp
     # (the payload is read-only) and the guest reads and writes it.
     truncate -s 1M "$run/payload/disk.img"
@@ -143,6 +147,7 @@ if [ "$name" = xen-hello ]; then
     expect '\(d[0-9]+\).*xen-hello: disk 51712: sector 2047 written, flushed and read back' "guest blkfront wrote, flushed and read back a sector"
     expect 'XENTEST: disk last sector written by the guest' "dom0 sees the guest's write in the disk file"
     expect '\(d[0-9]+\).*mirage-xen-rt: netfront vif/0 connected' "guest netfront connected to netback"
+    expect '\(d[0-9]+\).*IPv4 10\.9\.0\.2/24 from DHCP, gateway Some\(10\.9\.0\.1\)' "guest got its address from dom0's DHCP server"
     expect 'XENTEST: udp echo answered' "dom0 got the UDP echo back over the bridge"
     expect 'XENTEST: ping ok' "guest answered ping"
     expect 'XENTEST: http ok' "dom0 fetched the page over HTTP (TCP over netfront)"
@@ -167,7 +172,7 @@ expect 'XENTEST: guest state shutdown' "guest shut down cleanly (not crashed)"
 # Guest-side timings from Xen's console timestamps ("(d1) [seconds] ...").
 ts() { tr -d '\r' < "$log" | grep -m1 -E "^\(d[0-9]+\) \[ *[0-9.]+\] .*$1" | sed -E 's/^\(d[0-9]+\) \[ *([0-9.]+)\].*/\1/' || true; }
 t_entry=$(ts 'mirage-xen-rt: PVH entry')
-for mark in 'mirage-xen-rt: Xen 4' 'xenstore says' 'netfront vif/0 connected' 'UDP echo on port' 'serving commit'; do
+for mark in 'mirage-xen-rt: Xen 4' 'xenstore says' 'netfront vif/0 connected' 'from DHCP' 'UDP echo on port' 'serving commit'; do
     t=$(ts "$mark")
     if [ -n "$t_entry" ] && [ -n "$t" ]; then
         say "guest: PVH entry -> '$mark': $(echo "$t $t_entry" | awk '{printf "%.1f", ($1 - $2) * 1000}') ms"

@@ -1,6 +1,6 @@
 //! Boot parameters from the PVH command line (`cmdline`/`extra` in the xl
-//! configuration): `ipv4=ADDR/LEN` and `gateway=ADDR` configure the network
-//! stack on netfront `vif/0`; `remote=URL` names where the application's
+//! configuration): `ipv4=ADDR/LEN` and `gateway=ADDR` (or `ipv4=dhcp`)
+//! configure the network stack on netfront `vif/0`; `remote=URL` names where the application's
 //! content comes from (a Git remote, `git://HOST/PATH[#BRANCH]`), kept as
 //! text for the application to parse; other words are left to the
 //! application.
@@ -27,6 +27,9 @@ pub enum ParamError {
     /// `gateway=` without `ipv4=`.
     #[error("gateway= given without ipv4=")]
     GatewayWithoutAddress,
+    /// `gateway=` with `ipv4=dhcp` (the lease names the router).
+    #[error("gateway= given with ipv4=dhcp (DHCP names the router)")]
+    GatewayWithDhcp,
     /// `remote=` with nothing after the `=`.
     #[error("remote= is empty")]
     EmptyRemote,
@@ -35,8 +38,10 @@ pub enum ParamError {
 /// The runtime's boot parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BootParams {
-    /// The static address and prefix length (`ipv4=`).
+    /// The static address and prefix length (`ipv4=ADDR/LEN`).
     pub ipv4: Option<(Ipv4Addr, u8)>,
+    /// The address comes from a DHCPv4 server (`ipv4=dhcp`).
+    pub dhcp: bool,
     /// The default gateway (`gateway=`).
     pub gateway: Option<Ipv4Addr>,
     /// Where the application's content comes from (`remote=`), as written.
@@ -49,7 +54,11 @@ impl BootParams {
     pub fn parse(cmdline: &str) -> Result<BootParams, ParamError> {
         let mut p = BootParams::default();
         for word in cmdline.split_whitespace() {
-            if let Some(v) = word.strip_prefix("ipv4=") {
+            if word == "ipv4=dhcp" {
+                p.dhcp = true;
+                p.ipv4 = None;
+            } else if let Some(v) = word.strip_prefix("ipv4=") {
+                p.dhcp = false;
                 let (addr, len) = v.split_once('/').ok_or(ParamError::MissingPrefix)?;
                 let addr = addr.parse().map_err(|_| ParamError::BadAddress)?;
                 let len: u8 = len.parse().map_err(|_| ParamError::BadPrefix)?;
@@ -66,6 +75,9 @@ impl BootParams {
                 p.remote = Some(String::from(v));
             }
         }
+        if p.gateway.is_some() && p.dhcp {
+            return Err(ParamError::GatewayWithDhcp);
+        }
         if p.gateway.is_some() && p.ipv4.is_none() {
             return Err(ParamError::GatewayWithoutAddress);
         }
@@ -74,6 +86,9 @@ impl BootParams {
 
     /// The network stack configuration, `None` without `ipv4=`.
     pub fn net_config(&self) -> Option<mirage_net::Config> {
+        if self.dhcp {
+            return Some(mirage_net::Config::default());
+        }
         self.ipv4
             .map(|(addr, len)| mirage_net::Config::ipv4_static(addr, len, self.gateway))
     }
@@ -94,6 +109,24 @@ mod test {
         assert!(p.net_config().is_some());
         assert_eq!(BootParams::parse("").unwrap(), BootParams::default());
         assert!(BootParams::default().net_config().is_none());
+    }
+
+    #[test]
+    fn test_dhcp() {
+        let p = BootParams::parse("ipv4=dhcp").unwrap();
+        assert!(p.dhcp && p.ipv4.is_none());
+        assert_eq!(
+            p.net_config().map(|c| c.ipv4),
+            Some(mirage_net::Ipv4Config::Dhcp)
+        );
+        // The last occurrence wins either way.
+        let p = BootParams::parse("ipv4=dhcp ipv4=10.0.0.2/8").unwrap();
+        assert!(!p.dhcp && p.ipv4.is_some());
+        assert!(BootParams::parse("ipv4=10.0.0.2/8 ipv4=dhcp").unwrap().dhcp);
+        assert_eq!(
+            BootParams::parse("ipv4=dhcp gateway=10.0.0.1"),
+            Err(ParamError::GatewayWithDhcp)
+        );
     }
 
     #[test]
@@ -142,6 +175,7 @@ mod test {
                 == Ok(BootParams {
                     ipv4: Some((addr, len)),
                     gateway: g.map(Ipv4Addr::from),
+                    dhcp: false,
                     remote: None,
                 })
         }

@@ -44,6 +44,9 @@ pub struct Devices {
 /// How long netfront may wait for its backend at boot.
 pub const NETFRONT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long [`run`] waits for a DHCP lease (`ipv4=dhcp`) before it gives up.
+pub const DHCP_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How long [`Devices::block`] waits for a disk's backend.
 pub const BACKEND_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -115,7 +118,8 @@ impl Devices {
     }
 
     /// Our TCP/IP stack (mirage-net) on netfront `vif/0`, configured from
-    /// `ipv4=`/`gateway=`; `None` when the command line has no `ipv4=`.
+    /// `ipv4=`/`gateway=` (with `ipv4=dhcp`, already holding its lease when
+    /// the application starts); `None` when the command line has no `ipv4=`.
     /// [`run`] drives it alongside the application.
     pub fn stack(&self) -> Option<mirage_net::Stack> {
         self.stack.get().cloned()
@@ -191,6 +195,7 @@ where
         }
     };
     let net_config = params.net_config();
+    let dhcp = params.dhcp;
     let timers = Rc::new(Timers::new());
     let devices = Devices {
         clock: XenClock::new(rt.clone(), timers.clone()),
@@ -231,7 +236,28 @@ where
                 }
             },
         };
-        let app = pin!(start(devices));
+        let lease = match (dhcp, devices.stack()) {
+            (true, Some(stack)) => Some((stack, devices.clock())),
+            _ => None,
+        };
+        let app = pin!(async move {
+            // With `ipv4=dhcp` the application starts once the stack has
+            // a lease, so it can bind to its address.
+            if let Some((stack, clock)) = lease {
+                println!("mirage-xen-rt: asking for a DHCP lease");
+                match timeout(&clock, DHCP_TIMEOUT, stack.wait_ipv4()).await {
+                    Ok(ip) => println!(
+                        "mirage-xen-rt: IPv4 {}/{} from DHCP, gateway {:?}, DNS {:?}",
+                        ip.address, ip.prefix_len, ip.gateway, ip.dns_servers
+                    ),
+                    Err(_) => {
+                        println!("mirage-xen-rt: no DHCP lease within {DHCP_TIMEOUT:?}");
+                        crash()
+                    }
+                }
+            }
+            start(devices).await
+        });
         let finished = async {
             match runner {
                 None => app.await,

@@ -27,6 +27,21 @@ if [ -d /payload/site.git ]; then
     git daemon --reuseaddr --base-path=/srv/git --export-all --listen=10.9.0.1 --detach \
         --pid-file=/run/git-daemon.pid
 fi
+# A DHCP server on the bridge for guests booted with ipv4=dhcp: it hands
+# out 10.9.0.2 only, so the checks know the guest's address.
+if grep -q 'ipv4=dhcp' /payload/guest.cfg; then
+    cat > /tmp/udhcpd.conf <<EOF
+start 10.9.0.2
+end 10.9.0.2
+interface xenbr0
+lease_file /tmp/udhcpd.leases
+option subnet 255.255.255.0
+option router 10.9.0.1
+option dns 10.9.0.1
+EOF
+    touch /tmp/udhcpd.leases
+    busybox udhcpd -f /tmp/udhcpd.conf </dev/null >/tmp/udhcpd.log 2>&1 &
+fi
 # A disk for the guest, when the payload has one (the payload is read-only).
 [ -f /payload/disk.img ] && cp /payload/disk.img /tmp/disk.img
 echo "XENTEST: dom0 ready"

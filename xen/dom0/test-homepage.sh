@@ -4,13 +4,17 @@
 # site over HTTP; it polls the remote every few seconds. dom0 asks it over
 # UDP and TCP, fetches the page, pushes a change and waits for the new page,
 # then shuts the guest down with xl shutdown.
+# The guest's address: static, or the one dom0's DHCP server hands out.
 ip=$(sed -n 's/.*ipv4=\([0-9.]*\)\/.*/\1/p' /payload/guest.cfg)
+grep -q 'ipv4=dhcp' /payload/guest.cfg && ip=10.9.0.2
 ms_since_create() { echo $(( ($(date +%s%N) - t0) / 1000000 )); }
 
 soa=""
 i=0
 while [ $i -lt 240 ]; do
-    soa=$(dig +short +time=1 +tries=1 @"$ip" example.org SOA 2>/dev/null)
+    # Until the guest has cloned its content and bound port 53, dig gets
+    # no answer or "connection refused" (printed on stdout even with +short).
+    soa=$(dig +short +time=1 +tries=1 @"$ip" example.org SOA 2>/dev/null | grep -v '^;;')
     [ -n "$soa" ] && break
     sleep 0.25
     i=$((i + 1))

@@ -1,8 +1,8 @@
 //! The Xen main of the homepage appliance. The runtime reads the boot
 //! command line (`extra=` in the xl configuration):
 //!
-//! - `ipv4=ADDR/LEN` and `gateway=ADDR`: the network on netfront `vif/0`
-//!   (required: the appliance serves on ADDR);
+//! - `ipv4=ADDR/LEN` and `gateway=ADDR`, or `ipv4=dhcp`: the network on
+//!   netfront `vif/0` (required: the appliance serves on its address);
 //! - `remote=git://HOST[:PORT]/PATH[#BRANCH]`: the Git remote to clone the
 //!   content from at boot and to pull from every `poll=SECS` seconds
 //!   (default 10; 0 stops polling). Without it the guest serves the
@@ -53,8 +53,12 @@ impl Options {
 
 async fn start(devices: Devices) -> Result<(), Box<dyn Error>> {
     let options = Options::parse(devices.cmdline())?;
-    let (Some(stack), Some((addr, _))) = (devices.stack(), devices.params().ipv4) else {
-        return Err("no network: boot with ipv4=ADDR/LEN (and a vif)".into());
+    let Some(stack) = devices.stack() else {
+        return Err("no network: boot with ipv4=ADDR/LEN or ipv4=dhcp (and a vif)".into());
+    };
+    // The runtime starts the application once a DHCP lease is in.
+    let Some(addr) = stack.ipv4().map(|ip| ip.address) else {
+        return Err("the network has no IPv4 address".into());
     };
     let clock = devices.clock();
     let repo = Repo::new(MemBackend::new(HashKind::Sha1), clock.clone());
