@@ -155,6 +155,7 @@ if [ "$name" = xen-hello ]; then
 fi
 if [ "$name" = homepage ]; then
     expect '\(d[0-9]+\).*thread-local storage' "guest set up thread-local storage for std"
+    expect '\(d[0-9]+\).*homepage: configured in [0-9.]+[nmµ]?s, wall clock 1[7-9][0-9]{8} s since the epoch' "std::time reads Xen's clocks (clock_gettime)"
     expect '\(d[0-9]+\).*netfront vif/0 connected' "guest netfront connected to netback"
     expect '\(d[0-9]+\).*serving commit [0-9a-f]+ of "main"' "guest cloned git://10.9.0.1/site.git over netfront"
     expect 'XENTEST: first dns answer [0-9]+ ms after xl create: ns1\.example\.org\. hostmaster\.example\.org\. 2026112501' "dig @guest SOA (UDP)"

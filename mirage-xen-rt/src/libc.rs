@@ -7,8 +7,9 @@
 //! links empty archives in place of libc, and this module answers the calls
 //! `std` can make. Memory comes from the guest heap; standard output and
 //! error go to the debug console; random bytes (`getrandom`, used for
-//! `HashMap` keys) come from [`CpuRandom`](crate::random::CpuRandom); the
-//! clocks read Xen's pvclock once the runtime is up. Files, processes,
+//! `HashMap` keys) come from [`CpuRandom`](crate::random::CpuRandom);
+//! `clock_gettime` (`std::time::Instant` and `SystemTime`) reads Xen's
+//! pvclock and wall clock once the runtime is up (zero before). Files, processes,
 //! threads and environment variables do not exist in a guest: those calls
 //! fail with `ENOSYS` (or `ENOENT`), which `std` reports as `io::Error`s, so
 //! code that tries them gets an error, not a crash.
@@ -18,9 +19,12 @@
 use core::alloc::{GlobalAlloc, Layout};
 use core::ffi::{c_char, c_int, c_long, c_void};
 use core::ptr;
-use core::sync::atomic::{AtomicI32, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 
+use alloc::rc::Rc;
 use mirage_core::random::Random;
+use mirage_xen::evtchn::EventChannels;
+use mirage_xen::hypercall::x86_64::XenHypervisor;
 
 use crate::boot::{crash, global_heap};
 use crate::random::CpuRandom;
@@ -185,6 +189,87 @@ pub unsafe extern "C" fn strlen(s: *const c_char) -> usize {
         n += 1;
     }
     n
+}
+
+// --- clocks -------------------------------------------------------------
+
+/// The event channels whose `shared_info` page holds Xen's clocks, once the
+/// runtime is up (one reference, kept for the guest's lifetime).
+static CLOCK_SOURCE: AtomicPtr<EventChannels<XenHypervisor>> = AtomicPtr::new(ptr::null_mut());
+
+/// Makes `clock_gettime` read the clocks on `events`' `shared_info`.
+pub(crate) fn install_clock(events: &Rc<EventChannels<XenHypervisor>>) {
+    let raw = Rc::into_raw(events.clone()).cast_mut();
+    let old = CLOCK_SOURCE.swap(raw, Ordering::AcqRel);
+    if !old.is_null() {
+        // SAFETY: `old` came from `Rc::into_raw` above and is released once.
+        unsafe { drop(Rc::from_raw(old)) };
+    }
+}
+
+/// `struct timespec`.
+#[repr(C)]
+pub struct Timespec {
+    /// Seconds.
+    pub tv_sec: i64,
+    /// Nanoseconds, `0..1_000_000_000`.
+    pub tv_nsec: i64,
+}
+
+const CLOCK_REALTIME: c_int = 0;
+const CLOCK_REALTIME_COARSE: c_int = 5;
+const CLOCK_MONOTONIC: c_int = 1;
+const CLOCK_PROCESS_CPUTIME_ID: c_int = 2;
+const CLOCK_THREAD_CPUTIME_ID: c_int = 3;
+const CLOCK_MONOTONIC_RAW: c_int = 4;
+const CLOCK_MONOTONIC_COARSE: c_int = 6;
+const CLOCK_BOOTTIME: c_int = 7;
+
+/// `clock_gettime(2)`: the real-time clocks give Xen's wall clock, the
+/// monotonic ones (and CPU time: the guest is the only process) the
+/// system time since the domain booted. Before the runtime has mapped
+/// `shared_info` both read zero.
+///
+/// # Safety
+/// `ts` is valid for a `struct timespec` write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn clock_gettime(id: c_int, ts: *mut Timespec) -> c_int {
+    let source = CLOCK_SOURCE.load(Ordering::Acquire);
+    // SAFETY: a non-null pointer is a reference kept by `install_clock`.
+    let shared = (!source.is_null()).then(|| unsafe { (*source).shared_info() });
+    let (secs, nanos) = match id {
+        CLOCK_REALTIME | CLOCK_REALTIME_COARSE => match shared {
+            Some(page) => {
+                let now = crate::clock::system_time(page, crate::arch::cpu::rdtsc());
+                let wall = crate::clock::wall_time(page, now);
+                (wall.secs, i64::from(wall.nanos))
+            }
+            None => (0, 0),
+        },
+        CLOCK_MONOTONIC
+        | CLOCK_MONOTONIC_RAW
+        | CLOCK_MONOTONIC_COARSE
+        | CLOCK_BOOTTIME
+        | CLOCK_PROCESS_CPUTIME_ID
+        | CLOCK_THREAD_CPUTIME_ID => {
+            let nanos = shared.map_or(0, |page| {
+                crate::clock::system_time(page, crate::arch::cpu::rdtsc()).as_nanos()
+            });
+            (
+                (nanos / 1_000_000_000) as i64,
+                (nanos % 1_000_000_000) as i64,
+            )
+        }
+        _ => return fail(EINVAL, -1),
+    };
+    // SAFETY: per the contract.
+    unsafe {
+        ts.write(Timespec {
+            tv_sec: secs,
+            tv_nsec: nanos,
+        })
+    };
+    0
 }
 
 // --- input and output ---------------------------------------------------

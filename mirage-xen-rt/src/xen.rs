@@ -95,6 +95,8 @@ impl XenRuntime {
         step("unmasking the timer port", hv.evtchn_unmask(timer_port))?;
         // Some Xen versions start HVM vCPUs with a periodic tick; deadlines suffice.
         let _ = calls.stop_periodic_timer();
+        #[cfg(feature = "std")]
+        crate::libc::install_clock(&events);
         Ok(XenRuntime {
             hv,
             calls,

@@ -52,6 +52,7 @@ impl Options {
 }
 
 async fn start(devices: Devices) -> Result<(), Box<dyn Error>> {
+    let booted = std::time::Instant::now();
     let options = Options::parse(devices.cmdline())?;
     let Some(stack) = devices.stack() else {
         return Err("no network: boot with ipv4=ADDR/LEN or ipv4=dhcp (and a vif)".into());
@@ -86,6 +87,14 @@ async fn start(devices: Devices) -> Result<(), Box<dyn Error>> {
         dns_options: Default::default(),
         site_options: Default::default(),
     };
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    log::info!(
+        "homepage: configured in {:?}, wall clock {} s since the epoch (std::time)",
+        booted.elapsed(),
+        since_epoch.as_secs()
+    );
     match remote {
         Some(url) => {
             log::info!("homepage: cloning {url} (branch {branch})");
