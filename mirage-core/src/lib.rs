@@ -12,6 +12,7 @@ mod kv_subtree;
 pub mod network;
 pub mod random;
 pub mod region;
+pub mod resolver;
 pub mod stack;
 pub mod time;
 
@@ -32,6 +33,7 @@ pub use network::{
 };
 pub use random::Random;
 pub use region::{Region, RegionSource, SendRegionError};
+pub use resolver::{LiteralResolver, ResolveError, Resolver};
 pub use stack::{Stack, StackError, TcpFlow, TcpListener, UdpSocket};
 pub use time::{
     Clock, Elapsed, Instant, MonotonicClock, PosixTime, Time, WallClock, timeout, timeout_at,

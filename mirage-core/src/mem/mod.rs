@@ -12,6 +12,7 @@ mod console;
 mod executor;
 mod kv;
 mod random;
+mod resolver;
 mod stack;
 
 pub use block::MemBlock;
@@ -21,6 +22,7 @@ pub use console::MemConsole;
 pub use executor::{JoinHandle, Simulation, Spawner, Stalled};
 pub use kv::MemKv;
 pub use random::SeededRandom;
+pub use resolver::MemResolver;
 pub use stack::{
     BACKLOG, MemInternet, MemStack, MemTcpFlow, MemTcpListener, MemUdpSocket, PIPE_CAPACITY,
     UDP_MAX, UDP_QUEUE,
