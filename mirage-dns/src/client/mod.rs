@@ -4,7 +4,9 @@
 //!
 //! [`StubResolver::lookup`] gives an [`Answer`] (records with the CNAME
 //! chain followed, or NXDOMAIN / NODATA with the negative TTL);
-//! [`StubResolver::lookup_ip`] gives the addresses of a host name. The
+//! [`StubResolver::lookup_ip`] gives the addresses of a host name, and the
+//! resolver is a [`mirage_core::Resolver`] for protocols that need only
+//! addresses (mapping its errors as `From` says). The
 //! pieces are apart so they can be tested alone: [`check_response`] (does
 //! a message answer the question sent), [`Answer::from_message`] (what it
 //! says) and the [`Cache`].
@@ -15,6 +17,7 @@ mod check;
 mod error;
 mod options;
 mod resolver;
+mod signature;
 mod transport;
 
 #[cfg(test)]

@@ -870,6 +870,77 @@ fn no_servers_is_an_error() {
     assert!(matches!(res, Err(ResolveError::NoServers)));
 }
 
+/// Resolves through the mirage-core signature only, as a protocol would.
+async fn via_signature(
+    r: &impl mirage_core::Resolver,
+    host: &str,
+) -> Result<Vec<IpAddr>, mirage_core::ResolveError> {
+    r.resolve(host).await
+}
+
+#[test]
+fn the_signature_maps_answers_and_errors() {
+    let (mut sim, log, r) = setup(|q, _, _| {
+        let qn = q.questions[0].name.clone();
+        let mut m = response(q);
+        if qn == name("nope.example.com.") {
+            m.set_rcode(Rcode::NXDOMAIN);
+        } else if qn == name("broken.example.com.") {
+            m.set_rcode(Rcode::SERVFAIL);
+        } else if q.questions[0].qtype == Type::A && qn == name("git.example.org.") {
+            m.answers.push(a("git.example.org.", 60, 9));
+        }
+        vec![Act::Reply(m)]
+    });
+    let clock = sim.clock();
+    let rr = r.clone();
+    sim.block_on(async move {
+        clock.sleep(Duration::from_millis(1)).await;
+        assert_eq!(
+            via_signature(&rr, "git.example.org").await.unwrap(),
+            [IpAddr::V4(Ipv4Addr::new(192, 0, 2, 9))]
+        );
+        assert_eq!(
+            via_signature(&rr, "[::1]").await.unwrap(),
+            [IpAddr::V6(Ipv6Addr::LOCALHOST)]
+        );
+        let e = via_signature(&rr, "nope.example.com").await.unwrap_err();
+        assert!(matches!(e, mirage_core::ResolveError::NotFound), "{e:?}");
+        let e = via_signature(&rr, "nothing.example.com").await.unwrap_err();
+        assert!(matches!(e, mirage_core::ResolveError::NoAddress), "{e:?}");
+        // DNS escapes and spaces are not host names: refused before a question.
+        for bad in ["a\\.b.example.com", "a b.example.com", "", "a..b"] {
+            let e = via_signature(&rr, bad).await.unwrap_err();
+            assert!(
+                matches!(e, mirage_core::ResolveError::InvalidName),
+                "{bad}: {e:?}"
+            );
+        }
+        let e = via_signature(&rr, "broken.example.com").await.unwrap_err();
+        let mirage_core::ResolveError::Other(source) = e else {
+            panic!("SERVFAIL should keep its detail: {e:?}");
+        };
+        let ours = source.downcast_ref::<ResolveError>().unwrap();
+        assert!(
+            matches!(ours, ResolveError::ServerFailure { rcode, .. } if *rcode == Rcode::SERVFAIL),
+            "{ours:?}"
+        );
+    })
+    .unwrap();
+    assert_eq!(
+        log.borrow().len(),
+        8,
+        "A and AAAA for four names; literals and bad names ask nothing"
+    );
+
+    let (mut sim, _, r) = setup(|_, _, _| vec![]);
+    let e = sim
+        .block_on(async move { via_signature(&r, "git.example.org").await })
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(e, mirage_core::ResolveError::Unavailable), "{e:?}");
+}
+
 fn sent() -> Sent {
     Sent {
         server: at(SERVER),
