@@ -3,8 +3,9 @@
 # sockets, site from a directory) against nginx serving the same directory,
 # side by side, as shared/BENCHMARKS.md describes:
 #   server on core 1, wrk on core 0, wrk -t1 -c64 -d${SECS}s, RUNS runs each,
-#   1 KiB and 100 KiB files; median req/s, spread, requests per server
-#   CPU-second, peak RSS, and the ratio ours / nginx.
+#   1 KiB and 100 KiB files (FILES="1k.html 100k.html 1m.html" adds 1 MiB);
+#   median req/s, spread, requests per server CPU-second, peak RSS, and the
+#   ratio ours / nginx.
 # Needs: wrk, nginx, taskset (Debian: wrk nginx-light util-linux).
 # BEFORE_BIN=path/to/an/older/static-site adds that build (directory store)
 # to the same run, for before/after comparisons on a noisy machine.
@@ -19,6 +20,9 @@ MEM_PORT=${MEM_PORT:-18082}
 BEFORE_PORT=${BEFORE_PORT:-18083}
 PLAIN_PORT=${PLAIN_PORT:-18084}
 BEFORE_BIN=${BEFORE_BIN:-}
+# The files measured: 1k.html, 100k.html and 1m.html (1 MiB, larger than
+# the site's in-memory cache takes) are served.
+FILES=${FILES:-1k.html 100k.html}
 for tool in wrk nginx taskset; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 0; }
 done
@@ -42,6 +46,10 @@ trap cleanup EXIT
 mkdir -p "$work/site"
 head -c 1024 /dev/urandom | base64 -w 76 | head -c 1024 > "$work/site/1k.html"
 head -c 102400 /dev/urandom | base64 -w 76 | head -c 102400 > "$work/site/100k.html"
+# Written whole, then cut: a `| head -c` would stop base64 early (SIGPIPE),
+# which pipefail turns into the end of the script.
+head -c 786432 /dev/urandom | base64 -w 76 > "$work/site/1m.html"
+truncate -s 1048576 "$work/site/1m.html"
 
 cat > "$work/nginx.conf" <<CONF
 worker_processes 1;
@@ -98,7 +106,7 @@ for port in "${ports[@]}"; do
     done
     # Every server must answer 200 with the whole file, or the figures
     # would compare different work.
-    for file in 1k.html 100k.html; do
+    for file in $FILES; do
         got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:$port/$file" || true)
         want="200 $(stat -c %s "$work/site/$file")"
         if [ "$got" != "$want" ]; then
@@ -142,17 +150,17 @@ report() { # label file results-of-ours results-of-nginx
     n_rps=$(cut -d' ' -f1 <<<"$n" | median)
     o_cpu=$(cut -d' ' -f2 <<<"$o" | median)
     n_cpu=$(cut -d' ' -f2 <<<"$n" | median)
-    echo "$file: $label $o_rps req/s (runs $(cut -d' ' -f1 <<<"$o" | spread)), $o_cpu req per server CPU-s"
+    echo "$file: $label $o_rps req/s (runs $(cut -d' ' -f1 <<<"$o" | spread)), $o_cpu req per server CPU-s (runs $(cut -d' ' -f2 <<<"$o" | tr '\n' ' '| sed 's/ $//'))"
     awk -v a="$o_rps" -v b="$n_rps" -v c="$o_cpu" -v d="$n_cpu" -v f="$file" -v l="$label" \
         'BEGIN {printf "%s: %s / nginx = %.2f (req/s), %.2f (req per server CPU-s)\n", f, l, a / b, c / d}'
 }
 
-for file in 1k.html 100k.html; do
+for file in $FILES; do
     o=$(measure ours "$ours" "$OURS_PORT" "$file")
     m=$(measure mem "$mem" "$MEM_PORT" "$file")
     p=$(measure plain "$plain" "$PLAIN_PORT" "$file")
     n=$(measure nginx "$nginx_worker" "$NGINX_PORT" "$file")
-    echo "$file: nginx $(cut -d' ' -f1 <<<"$n" | median) req/s (runs $(cut -d' ' -f1 <<<"$n" | spread)), $(cut -d' ' -f2 <<<"$n" | median) req per server CPU-s"
+    echo "$file: nginx $(cut -d' ' -f1 <<<"$n" | median) req/s (runs $(cut -d' ' -f1 <<<"$n" | spread)), $(cut -d' ' -f2 <<<"$n" | median) req per server CPU-s (runs $(cut -d' ' -f2 <<<"$n" | tr '\n' ' ' | sed 's/ $//'))"
     report "ours (directory)" "$file" "$o" "$n"
     report "ours (--preload)" "$file" "$m" "$n"
     report "ours (directory, --no-gzip-static)" "$file" "$p" "$n"
