@@ -6,6 +6,7 @@ pub mod clock;
 pub mod console;
 pub mod kv;
 pub mod random;
+pub mod resolver;
 pub mod run;
 pub mod socket;
 mod sys;
@@ -17,6 +18,7 @@ pub use clock::SystemClock;
 pub use console::StdConsole;
 pub use kv::DirKv;
 pub use random::OsRandom;
+pub use resolver::SystemResolver;
 pub use run::{
     BackendArgs, BoxError, DeviceError, Devices, NoArgs, RunError, run, run_from, run_with,
     try_run_from,

@@ -1,7 +1,7 @@
 //! Every `unsafe` call of the crate: advisory file locks, opening a path
 //! beneath a directory (`openat2`), batched datagram I/O (`recvmmsg`,
-//! `sendmmsg`), and, in [`tap`], the TAP ioctls. Each block says why it is
-//! sound.
+//! `sendmmsg`), the text of a `getaddrinfo` error, and, in [`tap`], the TAP
+//! ioctls. Each block says why it is sound.
 #![allow(unsafe_code)]
 
 use std::ffi::CStr;
@@ -261,6 +261,16 @@ pub fn send_many(fd: BorrowedFd<'_>, msgs: &[(&[u8], SocketAddr)]) -> io::Result
         return Err(io::Error::last_os_error());
     }
     Ok(rc as usize)
+}
+
+/// The text `gai_strerror(3)` gives for a `getaddrinfo` error code, in the
+/// process's locale: how std's resolver errors say which failure they are.
+pub fn gai_message(code: libc::c_int) -> String {
+    // SAFETY: gai_strerror returns a pointer to a static, NUL-terminated
+    // string for any code (an "unknown error" text for codes it does not
+    // know); it is only read here, and copied before returning.
+    let text = unsafe { CStr::from_ptr(libc::gai_strerror(code)) };
+    text.to_string_lossy().into_owned()
 }
 
 pub mod tap {
