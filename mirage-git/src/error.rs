@@ -9,7 +9,7 @@ use crate::pktline::PktLineError;
 pub type BoxError = Box<dyn core::error::Error + Send + Sync + 'static>;
 
 /// Why a URL cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum UrlError {
     /// The scheme is none of `git`, `http`, `file`.
     #[error("unsupported URL scheme {0:?} (git://, http:// and file:// are supported)")]
@@ -17,9 +17,21 @@ pub enum UrlError {
     /// `https://` needs TLS, which this crate does not have.
     #[error("https:// is not supported (no TLS); use http:// or git://")]
     Https,
-    /// The host is a DNS name; the Stack has no resolver.
-    #[error("host {0:?} is a DNS name; use an IP address or localhost (no resolver)")]
+    /// The host is a name, which [`Url::parse`](crate::Url::parse) cannot
+    /// resolve.
+    #[error(
+        "host {0:?} is a name; use Url::resolve with a resolver, or an IP address or localhost"
+    )]
     NeedsResolver(String),
+    /// The resolver given to [`Url::resolve`](crate::Url::resolve) could not
+    /// turn the host name into an address.
+    #[error("cannot resolve host {host:?}: {source}")]
+    Resolve {
+        /// The name as written in the URL.
+        host: String,
+        /// The resolver's error.
+        source: mirage_core::ResolveError,
+    },
     /// The URL has no host, a malformed host or port, or no path.
     #[error("malformed URL {0:?}")]
     Malformed(String),
