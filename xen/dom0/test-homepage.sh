@@ -16,6 +16,10 @@ while [ $i -lt 240 ]; do
     # no answer or "connection refused" (printed on stdout even with +short).
     soa=$(dig +short +time=1 +tries=1 @"$ip" example.org SOA 2>/dev/null | grep -v '^;;')
     [ -n "$soa" ] && break
+    # A guest that crashed or powered off will not answer: stop waiting.
+    case "$(xl list "$name" 2>/dev/null | awk 'NR==2 {print $5}')" in
+        *c* | *s* | "") echo "XENTEST: guest stopped before answering DNS"; break ;;
+    esac
     sleep 0.25
     i=$((i + 1))
 done

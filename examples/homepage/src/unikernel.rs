@@ -45,6 +45,13 @@ pub struct Config {
     pub site_options: SiteOptions,
 }
 
+/// How many times [`Appliance::new`] pulls while the branch has no commit
+/// and the pulls fail, before it gives up with [`Error::EmptyBranch`].
+pub const INITIAL_PULL_ATTEMPTS: u32 = 8;
+
+/// The longest pause between those pulls (they start 1 s apart and double).
+pub const MAX_INITIAL_PULL_PAUSE: Duration = Duration::from_secs(30);
+
 /// Why the appliance stopped or could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -125,20 +132,40 @@ pub struct Appliance<B, C, U> {
 }
 
 impl<B: Backend, C: Clock, U: Upstream> Appliance<B, C, U> {
-    /// Loads the branch's current content; fails if it cannot be served.
+    /// Pulls, then loads the branch's current content; fails if it cannot
+    /// be served. While the branch has no commit and pulls fail, pulls
+    /// again (see [`INITIAL_PULL_ATTEMPTS`]).
     pub async fn new(
         repo: Repo<B, C>,
         upstream: U,
         config: &Config,
     ) -> Result<Appliance<B, C, U>, Error> {
-        if let Err(e) = upstream.pull().await {
-            log::warn!("initial pull failed, serving the local branch: {e}");
-        }
         let branch = repo.branch(&config.branch)?;
-        let head = branch
-            .head()
-            .await?
-            .ok_or_else(|| Error::EmptyBranch(config.branch.clone()))?;
+        // With nothing to serve yet, a failed first pull (the remote not
+        // reachable yet, as when a guest boots before its Git server) is
+        // tried again with a growing pause, INITIAL_PULL_ATTEMPTS in all.
+        let mut pause = Duration::from_secs(1);
+        let mut attempt = 1;
+        let head = loop {
+            let pulled = upstream.pull().await;
+            if let Err(e) = &pulled {
+                log::warn!("initial pull failed, serving the local branch: {e}");
+            }
+            match branch.head().await? {
+                Some(head) => break head,
+                None if pulled.is_err() && attempt < INITIAL_PULL_ATTEMPTS => {
+                    log::warn!(
+                        "branch {:?} has no commit yet; pulling again in {pause:?} (attempt {} of {INITIAL_PULL_ATTEMPTS})",
+                        config.branch,
+                        attempt + 1
+                    );
+                    repo.clock().sleep(pause).await;
+                    pause = (pause * 2).min(MAX_INITIAL_PULL_PAUSE);
+                    attempt += 1;
+                }
+                None => return Err(Error::EmptyBranch(config.branch.clone())),
+            }
+        };
         let content = Content::load(&repo, head).await?;
         log::info!(
             "serving commit {head} of {:?}: {} zone(s)",

@@ -215,3 +215,85 @@ fn the_appliance_serves_and_updates_in_a_lossy_simulation_deterministically() {
     assert!(one[6].contains("new page"), "{}", one[6]);
     assert_eq!(one, simulate(11), "the same seed gives the same trace");
 }
+
+/// An upstream whose first pulls fail (a remote not reachable yet), then
+/// brings the demo content.
+struct LateUpstream {
+    repo: Repo<MemBackend, VirtualClock>,
+    failures_left: std::cell::Cell<u32>,
+}
+
+impl homepage::upstream::Upstream for LateUpstream {
+    async fn pull(&self) -> Result<String, homepage::upstream::PullError> {
+        if self.failures_left.get() > 0 {
+            self.failures_left.set(self.failures_left.get() - 1);
+            return Err(homepage::upstream::PullError::Fetch {
+                remote: "git://10.9.0.1/site.git".into(),
+                source: "connection refused".into(),
+            });
+        }
+        homepage::demo::seed(&self.repo, "main").await?;
+        Ok("seeded".into())
+    }
+}
+
+fn empty_branch_config() -> Config {
+    Config {
+        branch: "main".into(),
+        http: SocketAddr::new(SERVER.into(), 80),
+        dns: SocketAddr::new(SERVER.into(), 53),
+        poll: None,
+        hook_secret: None,
+        http_config: Default::default(),
+        dns_options: Default::default(),
+        site_options: Default::default(),
+    }
+}
+
+#[test]
+fn an_empty_branch_waits_for_a_late_remote() {
+    use homepage::unikernel::Appliance;
+    let mut sim = Simulation::new(7);
+    let clock = sim.clock();
+    let repo = Repo::new(MemBackend::new(HashKind::Sha1), clock.clone());
+    let upstream = LateUpstream {
+        repo: repo.clone(),
+        failures_left: std::cell::Cell::new(3),
+    };
+    let start = clock.now();
+    let appliance = sim
+        .block_on(Appliance::new(
+            repo.clone(),
+            upstream,
+            &empty_branch_config(),
+        ))
+        .unwrap()
+        .expect("the content arrives on the fourth pull");
+    let head = sim
+        .block_on(async { repo.branch("main").unwrap().head().await })
+        .unwrap()
+        .unwrap();
+    assert_eq!(Some(appliance.serving()), head);
+    // Pauses of 1, 2 and 4 s before the second, third and fourth pulls.
+    assert_eq!((clock.now() - start).as_secs(), 7);
+}
+
+#[test]
+fn an_empty_branch_with_an_unreachable_remote_gives_up() {
+    use homepage::unikernel::{Appliance, Error, INITIAL_PULL_ATTEMPTS};
+    let mut sim = Simulation::new(8);
+    let clock = sim.clock();
+    let repo = Repo::new(MemBackend::new(HashKind::Sha1), clock.clone());
+    let upstream = LateUpstream {
+        repo: repo.clone(),
+        failures_left: std::cell::Cell::new(u32::MAX),
+    };
+    let start = clock.now();
+    let result = sim
+        .block_on(Appliance::new(repo, upstream, &empty_branch_config()))
+        .unwrap();
+    assert!(matches!(result, Err(Error::EmptyBranch(b)) if b == "main"));
+    assert_eq!(INITIAL_PULL_ATTEMPTS, 8);
+    // 1 + 2 + 4 + 8 + 16 + 30 + 30 s of pauses between eight pulls.
+    assert_eq!((clock.now() - start).as_secs(), 91);
+}
