@@ -11,7 +11,7 @@ use homepage::unikernel::{self, Config};
 use homepage::upstream::{Remote, SharedRepository};
 use mirage_irmin::sync::Url;
 use mirage_irmin::{FsBackend, FsOptions, HashKind, Repo};
-use mirage_unix::{BoxError, Devices};
+use mirage_unix::{BoxError, Devices, SystemResolver};
 
 /// The homepage appliance: your site over HTTP and your zone over DNS, from
 /// a Git repository.
@@ -22,7 +22,9 @@ struct Args {
     /// `--remote`) a demo repository is created under `--data-dir`.
     #[arg(long, value_name = "PATH", conflicts_with = "remote")]
     repo: Option<PathBuf>,
-    /// A Git remote to pull from, `URL[#branch]`.
+    /// A Git remote to pull from, `URL[#branch]`: `git://`, `http://` or
+    /// `file://`. A host name is resolved once, at start, by the host's
+    /// resolver (`/etc/hosts`, its DNS servers).
     #[arg(long, value_name = "URL[#BRANCH]")]
     remote: Option<String>,
     /// The branch to serve (overridden by `#branch` in `--remote`).
@@ -70,7 +72,10 @@ async fn start(devices: Devices<Args>) -> Result<(), BoxError> {
             if let Some(b) = b {
                 branch = b.to_owned();
             }
-            Some(Url::parse(url).map_err(|e| format!("--remote {spec}: {e}"))?)
+            let url = Url::resolve(url, &SystemResolver)
+                .await
+                .map_err(|e| format!("--remote {spec}: {e}"))?;
+            Some(url)
         }
         None => None,
     };
