@@ -66,9 +66,11 @@ else
     echo "FAIL: QEMU status $status, expected 33"
     fail=1
 fi
-# Failures end the guest too: a panic and a CPU exception, each reported on
-# the console and ending QEMU through isa-debug-exit with status 35.
-for case in "panic:panicked at" "fault:CPU exception 6 (invalid opcode)"; do
+# Failures end the guest too: a panic, a CPU exception and a stack overflow
+# (caught by the guard page), each reported on the console and ending QEMU
+# through isa-debug-exit with status 35.
+for case in "panic:panicked at" "fault:CPU exception 6 (invalid opcode)" \
+    "overflow:stack overflow (the boot stack's guard page"; do
     cmdline="mirage.selftest=${case%%:*}"
     status=$(boot "$accel" 60)
     if [ "$status" = 35 ] && grep -qF -- "${case#*:}" "$log"; then

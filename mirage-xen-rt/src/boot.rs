@@ -91,6 +91,7 @@ unsafe extern "Rust" {
 extern "C" fn mirage_xen_rt_start(start_info: u32) -> ! {
     println!("mirage-xen-rt: PVH entry, hvm_start_info at {start_info:#x}");
     arch::install_exception_handlers();
+    arch::install_stack_guard();
     let info = match BootInfo::parse(&Identity, u64::from(start_info)) {
         Ok(info) => info,
         Err(e) => panic!("cannot use hvm_start_info: {e}"),
@@ -156,13 +157,17 @@ fn heap_check() {
     println!("mirage-xen-rt: heap check ok (64 KiB allocated and freed)");
 }
 
-/// Boot parameter `mirage.selftest=panic` or `=fault` makes the runtime
-/// panic or execute `ud2` right after boot, to check that failures are
+/// Boot parameter `mirage.selftest=panic`, `=fault` or `=overflow` makes
+/// the runtime panic, execute `ud2` or overflow its stack right after boot, to check that failures are
 /// reported and end the guest (used by `xen/smoke.sh`).
 fn self_test(cmdline: &str) {
     for word in cmdline.split_whitespace() {
         match word.strip_prefix("mirage.selftest=") {
             Some("panic") => panic!("self test: panic requested on the command line"),
+            Some("overflow") => {
+                println!("mirage-xen-rt: self test: recursing until the stack overflows");
+                overflow(0);
+            }
             Some("fault") => {
                 println!("mirage-xen-rt: self test: executing ud2");
                 // SAFETY: raises #UD, which the installed handler reports
@@ -172,6 +177,20 @@ fn self_test(cmdline: &str) {
             _ => {}
         }
     }
+}
+
+/// Recurses without end, each frame holding a page of stack, so that the
+/// guard page is reached (`mirage.selftest=overflow`).
+#[inline(never)]
+fn overflow(depth: u64) -> u64 {
+    let frame = core::hint::black_box([depth; 512]);
+    // Always true at run time, but the compiler cannot know it.
+    let deeper = if core::hint::black_box(depth) < u64::MAX {
+        overflow(depth + 1)
+    } else {
+        0
+    };
+    deeper.wrapping_add(frame[(depth % 512) as usize])
 }
 
 /// Ends the guest successfully: `SCHEDOP_shutdown(poweroff)` under Xen, the

@@ -296,8 +296,13 @@ boot_pml4:
     .skip 0x1000
 boot_pdpt:
     .skip 0x1000
+    .globl mirage_xen_rt_boot_pd
+mirage_xen_rt_boot_pd:
 boot_pd:
     .skip 0x4000
+    /* The first page of the stack becomes a guard page (arch/guard.rs). */
+    .globl mirage_xen_rt_boot_stack
+mirage_xen_rt_boot_stack:
 boot_stack:
     .skip 0x40000
 boot_stack_top:

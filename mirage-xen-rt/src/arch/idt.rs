@@ -1,7 +1,7 @@
-//! A minimal interrupt descriptor table: one gate, for the event-channel
-//! upcall vector. Exceptions have no handler; a fault triple-faults and
-//! Xen crashes the domain (the boot code never enables interrupts outside
-//! the idle halt, so only the upcall vector can arrive).
+//! A minimal interrupt descriptor table: the CPU exceptions (which print and
+//! crash the guest) and the event-channel upcall vector (the boot code never
+//! enables interrupts outside the idle halt, so only the upcall vector can
+//! arrive).
 
 use core::arch::asm;
 use core::cell::UnsafeCell;
@@ -21,8 +21,15 @@ static IDT: Idt = Idt(UnsafeCell::new([0; 512]));
 /// Installs an interrupt gate at `vector` for `handler` (code selector 0x08,
 /// the boot GDT's 64-bit segment) and loads the IDT.
 pub fn install(vector: u8, handler: u64) {
+    install_with_stack(vector, handler, 0);
+}
+
+/// As [`install`], with the handler run on interrupt stack `ist` (1-7 of
+/// the task state segment; 0 for the current stack).
+pub fn install_with_stack(vector: u8, handler: u64, ist: u8) {
     let lo = (handler & 0xffff)
         | (0x08 << 16)
+        | (u64::from(ist & 7) << 32)
         | (0x8e00u64 << 32) // present, DPL 0, 64-bit interrupt gate
         | ((handler >> 16) & 0xffff) << 48;
     let hi = handler >> 32;

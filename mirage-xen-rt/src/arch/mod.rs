@@ -14,6 +14,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 global_asm!(include_str!("entry.S"), options(att_syntax));
 
 pub mod cpu;
+pub mod guard;
 pub mod idt;
 
 unsafe extern "C" {
@@ -44,6 +45,18 @@ pub fn install_exception_handlers() {
     let entries: [u64; 32] = unsafe { mirage_xen_rt_exception_entries };
     for (vector, &entry) in entries.iter().enumerate() {
         idt::install(vector as u8, entry);
+    }
+}
+
+/// Unmaps a guard page below the boot stack and runs page faults and double
+/// faults on a stack of their own, so a stack overflow is reported (see
+/// [`guard`]). Call after [`install_exception_handlers`].
+pub fn install_stack_guard() {
+    guard::install();
+    // SAFETY: a table of 32 code addresses defined in entry.S, copied out.
+    let entries: [u64; 32] = unsafe { mirage_xen_rt_exception_entries };
+    for vector in [8u8, 14] {
+        idt::install_with_stack(vector, entries[usize::from(vector)], guard::FAULT_STACK);
     }
 }
 
@@ -103,6 +116,12 @@ extern "C" fn mirage_xen_rt_exception(frame: &ExceptionFrame) -> ! {
         .get(frame.vector as usize)
         .copied()
         .unwrap_or("?");
+    if (frame.vector == 14 || frame.vector == 8) && guard::is_stack_overflow(cr2) {
+        crate::println!(
+            "mirage-xen-rt: stack overflow (the boot stack's guard page at {:#x} was touched)",
+            guard::guard_page()
+        );
+    }
     crate::println!(
         "mirage-xen-rt: CPU exception {} ({name}), error {:#x}, rip {:#x}, rsp {:#x}, rflags {:#x}, cr2 {cr2:#x}",
         frame.vector,
