@@ -28,6 +28,9 @@ struct Args {
     /// (changes on disk are then not seen; Last-Modified is the boot time).
     #[arg(long)]
     preload: bool,
+    /// How many connections are served at once; more are refused.
+    #[arg(long, default_value_t = Config::default().max_connections)]
+    max_connections: usize,
 }
 
 fn main() -> ExitCode {
@@ -36,7 +39,10 @@ fn main() -> ExitCode {
         let site = devices.kv(&args.site)?;
         let options = Options {
             listen: args.listen,
-            http: Config::default(),
+            http: Config {
+                max_connections: args.max_connections,
+                ..Config::default()
+            },
             site: SiteOptions {
                 gzip_static: !args.no_gzip_static,
                 ..SiteOptions::default()

@@ -18,6 +18,10 @@ use crate::response::Response;
 /// Bytes asked of the flow per read.
 const READ_SIZE: usize = 16 * 1024;
 
+/// The first reads' size: enough for a typical request head, small enough
+/// that thousands of idle connections cost little.
+const FIRST_READ_SIZE: usize = 1024;
+
 /// What waiting for the next request gave.
 enum Incoming {
     Request(Request, PosixTime),
@@ -38,10 +42,11 @@ pub(crate) async fn serve<H: Handler, F: TcpFlow, C: Clock>(
     let config = &server.config;
     let peer = flow.peer_addr();
     let mut parser = RequestParser::new(config.limits);
-    let mut buf = BytesMut::with_capacity(READ_SIZE);
-    // Reads land here and are appended to `buf`: zeroed once per
-    // connection, not once per read.
-    let mut scratch = vec![0u8; READ_SIZE];
+    let mut buf = BytesMut::new();
+    // Reads land here and are appended to `buf`: zeroed when it grows, not
+    // once per read. It starts small, so that an idle connection costs
+    // little memory, and grows to READ_SIZE once a read fills it.
+    let mut scratch = vec![0u8; FIRST_READ_SIZE];
     let mut served = 0usize;
     loop {
         let incoming = next_request(
@@ -114,7 +119,7 @@ async fn next_request<H, F: TcpFlow, C: Clock>(
     flow: &mut F,
     parser: &mut RequestParser,
     buf: &mut BytesMut,
-    scratch: &mut [u8],
+    scratch: &mut Vec<u8>,
     clock: &C,
 ) -> Incoming {
     let config = &server.config;
@@ -155,6 +160,9 @@ async fn next_request<H, F: TcpFlow, C: Clock>(
         let read = timeout_at(clock, deadline, flow.read(scratch)).await;
         if let Ok(Ok(n)) = &read {
             buf.extend_from_slice(&scratch[..*n]);
+            if *n == scratch.len() && scratch.len() < READ_SIZE {
+                scratch.resize(READ_SIZE, 0);
+            }
         }
         match read {
             Ok(Ok(0)) | Ok(Err(_)) => return Incoming::Gone,
