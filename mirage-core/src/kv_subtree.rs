@@ -6,6 +6,7 @@ use bytes::Bytes;
 
 use crate::key::Key;
 use crate::kv::{Change, Digest, EntryKind, KvError, KvRo, KvRw, Metadata};
+use crate::region::Region;
 use crate::time::PosixTime;
 
 /// A view of the dictionary at `prefix` inside another store: key `a/b`
@@ -75,6 +76,9 @@ impl<K: KvRo> KvRo for Subtree<K> {
     }
     async fn metadata(&self, key: &Key) -> Result<Metadata, KvError> {
         self.inner.metadata(&self.full(key)?).await
+    }
+    async fn region(&self, key: &Key, offset: u64, length: u64) -> Result<Option<Region>, KvError> {
+        self.inner.region(&self.full(key)?, offset, length).await
     }
 }
 

@@ -378,6 +378,13 @@ fn a_subtree_is_a_store_of_its_own() {
             b"hi"
         );
         assert_eq!(view.list(&Key::root()).await.unwrap().len(), 1);
+        // Regions are lent through the view, from the store behind it.
+        let region = view
+            .region(&Key::parse("index.html").unwrap(), 1, 1)
+            .await
+            .unwrap()
+            .expect("MemKv lends its bytes");
+        assert_eq!(region.as_bytes().map(|b| &b[..]), Some(&b"i"[..]));
     })
     .unwrap();
 }

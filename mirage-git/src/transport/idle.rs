@@ -22,7 +22,12 @@
 use core::net::SocketAddr;
 use core::time::Duration;
 
-use mirage_core::{Stack, StackError, TcpFlow, TcpListener, Time, timeout};
+use mirage_core::{
+    Region, SendRegionError, Stack, StackError, TcpFlow, TcpListener, Time, timeout,
+};
+
+/// The most [`IdleFlow::send_region`] hands the inner flow at once.
+pub const REGION_PIECE: u64 = 256 * 1024;
 
 /// A [`Stack`] whose TCP operations time out after `idle` without progress.
 #[derive(Debug, Clone)]
@@ -67,6 +72,40 @@ impl<F: TcpFlow, T: Time> TcpFlow for IdleFlow<F, T> {
         timeout(&self.time, self.idle, self.flow.write(buf))
             .await
             .unwrap_or(Err(StackError::TimedOut))
+    }
+
+    async fn write_all_vectored(&mut self, bufs: &[&[u8]]) -> Result<(), StackError> {
+        timeout(&self.time, self.idle, self.flow.write_all_vectored(bufs))
+            .await
+            .unwrap_or(Err(StackError::TimedOut))
+    }
+
+    /// Passes regions to the inner flow (which may send them without
+    /// copying), in pieces of [`REGION_PIECE`] bytes, each within the idle
+    /// timeout: a large body is not cut off for its size, a stalled peer is.
+    async fn send_region(&mut self, head: &[u8], region: &Region) -> Result<(), SendRegionError> {
+        let mut sent = 0u64;
+        let mut head = head;
+        loop {
+            let piece = region.slice(sent, REGION_PIECE.min(region.len() - sent));
+            let result = timeout(&self.time, self.idle, self.flow.send_region(head, &piece)).await;
+            let base = sent;
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(counted_from(e, base, region.len())),
+                Err(_) => {
+                    return Err(SendRegionError::Send {
+                        sent: base,
+                        source: StackError::TimedOut,
+                    });
+                }
+            }
+            sent += piece.len();
+            head = &[];
+            if sent >= region.len() {
+                return Ok(());
+            }
+        }
     }
 
     async fn flush(&mut self) -> Result<(), StackError> {
@@ -134,5 +173,25 @@ impl<S: Stack, T: Time + Clone> Stack for IdleTimeout<S, T> {
 
     async fn udp_bind(&self, addr: SocketAddr) -> Result<Self::UdpSocket, StackError> {
         self.stack.udp_bind(addr).await
+    }
+}
+
+/// A piece's send error, with its byte counts made relative to the whole
+/// region (the piece started `base` bytes in; the region is `len` long).
+fn counted_from(e: SendRegionError, base: u64, len: u64) -> SendRegionError {
+    match e {
+        SendRegionError::Send { sent, source } => SendRegionError::Send {
+            sent: base + sent,
+            source,
+        },
+        SendRegionError::Read { sent, source } => SendRegionError::Read {
+            sent: base + sent,
+            source,
+        },
+        SendRegionError::Truncated { sent, .. } => SendRegionError::Truncated {
+            sent: base + sent,
+            len,
+        },
+        other => other,
     }
 }

@@ -444,3 +444,18 @@ fn idle_timeout_cuts_a_silent_server_but_not_a_slow_one() {
         .unwrap();
     assert!(refs.is_empty());
 }
+
+/// The idle-timeout wrapper is a whole `Stack`: the contract suite passes
+/// through it (including regions handed on in pieces).
+#[test]
+fn an_idle_timeout_stack_keeps_the_stack_contract() {
+    use core::net::{IpAddr, Ipv4Addr};
+    use core::time::Duration;
+    use mirage_core::conformance;
+    use mirage_git::transport::idle::IdleTimeout;
+    let mut sim = Simulation::new(5);
+    let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+    let host = MemInternet::new().host([ip]);
+    let stack = IdleTimeout::new(host, sim.clock(), Duration::from_secs(30));
+    sim.block_on(conformance::stack(&stack, ip)).unwrap();
+}
