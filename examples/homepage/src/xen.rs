@@ -6,7 +6,9 @@
 //! - `remote=git://HOST[:PORT]/PATH[#BRANCH]`: the Git remote to clone the
 //!   content from at boot and to pull from every `poll=SECS` seconds
 //!   (default 10; 0 stops polling). Without it the guest serves the
-//!   built-in demo content.
+//!   built-in demo content. A HOST name is resolved once at boot by
+//!   mirage-dns's stub resolver, asking `resolver=ADDR[,ADDR...]` (port
+//!   53), or else the DNS servers of the DHCP lease.
 //!
 //! The repository lives in memory (mirage-irmin's `MemBackend`); DNS is
 //! served on ADDR:53 (UDP and TCP) and HTTP on ADDR:80. Log lines go to the
@@ -20,6 +22,7 @@ use std::time::Duration;
 
 use homepage::unikernel::{self, Config};
 use homepage::upstream::{Remote, SharedRepository};
+use mirage_dns::client::{Options as ResolverOptions, StubResolver};
 use mirage_irmin::sync::Url;
 use mirage_irmin::{HashKind, MemBackend, Repo};
 use mirage_xen_rt::{Boot, Devices};
@@ -34,20 +37,29 @@ pub fn main(boot: Boot) -> ! {
 /// What the boot command line asked for, beyond what the runtime reads.
 struct Options {
     poll: Option<Duration>,
+    resolvers: Vec<SocketAddr>,
 }
 
 impl Options {
     fn parse(cmdline: &str) -> Result<Options, String> {
         let mut poll = Some(Duration::from_secs(10));
+        let mut resolvers = Vec::new();
         for word in cmdline.split_whitespace() {
-            if let Some(v) = word.strip_prefix("poll=") {
+            if let Some(v) = word.strip_prefix("resolver=") {
+                for addr in v.split(',') {
+                    let ip: std::net::IpAddr = addr
+                        .parse()
+                        .map_err(|_| format!("resolver={v}: {addr:?} is not an IP address"))?;
+                    resolvers.push(SocketAddr::new(ip, 53));
+                }
+            } else if let Some(v) = word.strip_prefix("poll=") {
                 let secs: u64 = v
                     .parse()
                     .map_err(|_| format!("poll={v}: not a number of seconds"))?;
                 poll = (secs > 0).then(|| Duration::from_secs(secs));
             }
         }
-        Ok(Options { poll })
+        Ok(Options { poll, resolvers })
     }
 }
 
@@ -73,7 +85,22 @@ async fn start(devices: Devices) -> Result<(), Box<dyn Error>> {
             if let Some(b) = b {
                 branch = b.to_owned();
             }
-            Some(Url::parse(url).map_err(|e| format!("remote={spec}: {e}"))?)
+            let mut servers = options.resolvers.clone();
+            if servers.is_empty() {
+                let lease = stack.ipv4().map(|ip| ip.dns_servers).unwrap_or_default();
+                servers.extend(lease.into_iter().map(|ip| SocketAddr::new(ip.into(), 53)));
+            }
+            let resolver = StubResolver::new(
+                stack.clone(),
+                clock.clone(),
+                devices.random(),
+                ResolverOptions::new(servers),
+            );
+            Some(
+                Url::resolve(url, &resolver)
+                    .await
+                    .map_err(|e| format!("remote={spec}: {e}"))?,
+            )
         }
         None => None,
     };
