@@ -23,8 +23,8 @@ image="${1:-$root/target/xen/xen-hello.xen}"
 cache="${MIRAGE_XEN_CACHE:-$root/target/xen-cache}"
 timeout_s="${MIRAGE_XEN_TIMEOUT:-600}"
 # Bump when the dom0 package list or xen-ci-init changes: forces a rebuild.
-dom0_version="2"
-packages="xen-utils-4.17,xenstore-utils,iproute2,linux-image-amd64,kmod,busybox-static,procps,bridge-utils,curl,dnsutils,git"
+dom0_version="3"
+packages="xen-utils-4.17,xenstore-utils,iproute2,linux-image-amd64,kmod,busybox-static,procps,bridge-utils,curl,dnsutils,git,dnsmasq-base"
 
 say() { echo "run-xen-test: $*"; }
 die() { echo "run-xen-test: FAIL: $*" >&2; exit 1; }
@@ -98,7 +98,9 @@ if [ "$name" = xen-hello ]; then
 fi
 if [ "$name" = homepage ]; then
     command -v git >/dev/null || die "git is needed to make the homepage's repository"
-    cmdline="$cmdline remote=git://10.9.0.1/site.git#main poll=2"
+    # The remote is named: dom0's dnsmasq answers git.example.test, and the
+    # guest's stub resolver asks it (resolver=).
+    cmdline="$cmdline remote=git://git.example.test/site.git#main resolver=10.9.0.1 poll=2"
     memory=128
     git init -q -b main "$run/site"
     cp -r "$root/xen/dom0/site/." "$run/site/"
@@ -157,7 +159,8 @@ if [ "$name" = homepage ]; then
     expect '\(d[0-9]+\).*thread-local storage' "guest set up thread-local storage for std"
     expect '\(d[0-9]+\).*homepage: configured in [0-9.]+[nmµ]?s, wall clock 1[7-9][0-9]{8} s since the epoch' "std::time reads Xen's clocks (clock_gettime)"
     expect '\(d[0-9]+\).*netfront vif/0 connected' "guest netfront connected to netback"
-    expect '\(d[0-9]+\).*serving commit [0-9a-f]+ of "main"' "guest cloned git://10.9.0.1/site.git over netfront"
+    expect '\(d[0-9]+\).*homepage: remote git://git\.example\.test/site\.git is git://10\.9\.0\.1:9418/site\.git' "guest resolved git.example.test through dom0's DNS server"
+    expect '\(d[0-9]+\).*serving commit [0-9a-f]+ of "main"' "guest cloned git://git.example.test/site.git over netfront"
     expect 'XENTEST: first dns answer [0-9]+ ms after xl create: ns1\.example\.org\. hostmaster\.example\.org\. 2026112501' "dig @guest SOA (UDP)"
     expect 'XENTEST: dns udp www\.example\.org A: example\.org\. 10\.9\.0\.2$' "dig @guest www A: CNAME and address"
     expect 'XENTEST: dns tcp example\.org TXT: "served by a mirage-rs Xen guest"' "dig +tcp @guest TXT"

@@ -42,6 +42,13 @@ EOF
     touch /tmp/udhcpd.leases
     busybox udhcpd -f /tmp/udhcpd.conf </dev/null >/tmp/udhcpd.log 2>&1 &
 fi
+# A DNS server on the bridge for guests that resolve names (resolver=):
+# git.example.test is dom0.
+if grep -q 'resolver=' /payload/guest.cfg; then
+    dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root \
+        --listen-address=10.9.0.1 --bind-interfaces \
+        --address=/git.example.test/10.9.0.1 </dev/null >/tmp/dnsmasq.log 2>&1 &
+fi
 # A disk for the guest, when the payload has one (the payload is read-only).
 [ -f /payload/disk.img ] && cp /payload/disk.img /tmp/disk.img
 echo "XENTEST: dom0 ready"

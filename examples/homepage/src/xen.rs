@@ -96,11 +96,11 @@ async fn start(devices: Devices) -> Result<(), Box<dyn Error>> {
                 devices.random(),
                 ResolverOptions::new(servers),
             );
-            Some(
-                Url::resolve(url, &resolver)
-                    .await
-                    .map_err(|e| format!("remote={spec}: {e}"))?,
-            )
+            let resolved = Url::resolve(url, &resolver)
+                .await
+                .map_err(|e| format!("remote={spec}: {e}"))?;
+            log::info!("homepage: remote {url} is {resolved}");
+            Some(resolved)
         }
         None => None,
     };
