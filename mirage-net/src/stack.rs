@@ -1,5 +1,6 @@
 //! [`Stack`]: the cheap, cloneable handle applications use.
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::rc::Rc;
 use alloc::vec::Vec;
@@ -84,7 +85,8 @@ pub(crate) struct Inner {
     /// Dropped UDP sockets still sending their queued datagrams, with their
     /// endpoint and the instant after which they are discarded anyway.
     pub(crate) udp_orphans: Vec<(SocketHandle, (Option<IpAddr>, u16), Instant)>,
-    next_port: u16,
+    /// Where ephemeral ports come from (RFC 6056): each is drawn at random.
+    random: Box<dyn Random>,
     pub(crate) dhcp: Option<SocketHandle>,
     pub(crate) ipv4: Option<Ipv4Info>,
     pub(crate) ipv6_enabled: bool,
@@ -135,13 +137,16 @@ impl Inner {
         id
     }
 
-    /// A free ephemeral port (RFC 6335 range 49152–65535) for TCP or UDP.
+    /// A free ephemeral port (RFC 6335 range 49152–65535) for TCP or UDP,
+    /// drawn at random (RFC 6056's "simple port randomization": a random
+    /// start, then the next free one), so an off-path attacker cannot guess
+    /// the port of a DNS question or a connection from the previous one.
     pub(crate) fn ephemeral_port(&mut self, tcp: bool) -> Result<u16, StackError> {
         const FIRST: u16 = 49152;
         const COUNT: u16 = 16384;
-        for _ in 0..COUNT {
-            let port = FIRST + (self.next_port % COUNT);
-            self.next_port = self.next_port.wrapping_add(1);
+        let start = (self.random.next_u32() % u32::from(COUNT)) as u16;
+        for i in 0..COUNT {
+            let port = FIRST + (start + i) % COUNT;
             let used = if tcp {
                 self.tcp_port_in_use(port)
             } else {
@@ -447,7 +452,7 @@ impl Stack {
     ///
     /// Returns the handle and the [`Runner`]; nothing moves until the runner
     /// is polled. The MTU comes from the device's capabilities.
-    pub fn new<N: Network, T: Time, R: Random>(
+    pub fn new<N: Network, T: Time, R: Random + 'static>(
         mut device: N,
         time: T,
         random: R,
@@ -562,7 +567,7 @@ impl Stack {
             udp_orphans: Vec::new(),
             udp_recv_waiters: BTreeMap::new(),
             udp_send_waiters: BTreeMap::new(),
-            next_port: random.next_u32() as u16,
+            random: Box::new(random),
             dhcp,
             ipv4,
             ipv6_enabled: needs_v6,

@@ -150,3 +150,35 @@ fn concurrent_receivers_on_one_socket() {
     got.sort();
     assert_eq!(got, vec![vec![0; 4], vec![1; 4], vec![2; 4]]);
 }
+
+/// Ephemeral ports are drawn at random (RFC 6056), not handed out in
+/// sequence: a port does not tell the next one.
+#[test]
+fn ephemeral_ports_are_random() {
+    let mut p = pair(21, LinkConfig::default(), TcpOptions::default());
+    let b = p.b.clone();
+    let ports = p
+        .sim
+        .block_on(async move {
+            let mut ports = Vec::new();
+            for _ in 0..32 {
+                let sock = b
+                    .udp_bind(SocketAddr::V4(SocketAddrV4::new(B4, 0)))
+                    .await
+                    .unwrap();
+                ports.push(sock.local_addr().port());
+            }
+            ports
+        })
+        .unwrap();
+    assert!(
+        ports.iter().all(|p| (49152..=65535).contains(p)),
+        "{ports:?}"
+    );
+    let steps_of_one = ports.windows(2).filter(|w| w[1] == w[0] + 1).count();
+    assert!(steps_of_one < 4, "ports look sequential: {ports:?}");
+    let mut distinct = ports.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert!(distinct.len() > 24, "ports repeat too often: {ports:?}");
+}
