@@ -65,10 +65,7 @@ async fn start(devices: Devices<Args>) -> Result<(), BoxError> {
     let mut branch = args.branch.clone();
     let remote = match &args.remote {
         Some(spec) => {
-            let (url, b) = match spec.split_once('#') {
-                Some((url, b)) => (url, Some(b)),
-                None => (spec.as_str(), None),
-            };
+            let (url, b) = homepage::upstream::split_remote(spec);
             if let Some(b) = b {
                 branch = b.to_owned();
             }

@@ -3,6 +3,15 @@
 
 use mirage_irmin::StoreError;
 
+/// Splits a remote as given on a command line, `URL[#BRANCH]`, into the
+/// URL and the branch, if one is named.
+pub fn split_remote(spec: &str) -> (&str, Option<&str>) {
+    match spec.split_once('#') {
+        Some((url, branch)) => (url, Some(branch)),
+        None => (spec, None),
+    }
+}
+
 /// Brings new commits into the local branch the appliance serves.
 #[allow(async_fn_in_trait)]
 pub trait Upstream {
@@ -93,5 +102,20 @@ where
                 source: Box::new(e),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::split_remote;
+
+    #[test]
+    fn test_split_remote() {
+        assert_eq!(split_remote("git://h/r.git"), ("git://h/r.git", None));
+        assert_eq!(
+            split_remote("git://h/r.git#live"),
+            ("git://h/r.git", Some("live"))
+        );
+        assert_eq!(split_remote("git://h/r.git#"), ("git://h/r.git", Some("")));
     }
 }

@@ -78,10 +78,7 @@ async fn start(devices: Devices) -> Result<(), Box<dyn Error>> {
     let mut branch = String::from("main");
     let remote = match &devices.params().remote {
         Some(spec) => {
-            let (url, b) = match spec.split_once('#') {
-                Some((url, b)) => (url, Some(b)),
-                None => (spec.as_str(), None),
-            };
+            let (url, b) = homepage::upstream::split_remote(spec);
             if let Some(b) = b {
                 branch = b.to_owned();
             }
