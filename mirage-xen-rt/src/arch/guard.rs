@@ -129,15 +129,7 @@ pub fn install() {
             | (((limit >> 16) & 0xf) << 48)
             | (((base >> 24) & 0xff) << 56);
         gdt[4] = base >> 32;
-        #[repr(C, packed)]
-        struct Ptr {
-            limit: u16,
-            base: u64,
-        }
-        let ptr = Ptr {
-            limit: (5 * 8 - 1) as u16,
-            base: gdt.as_ptr() as u64,
-        };
+        let ptr = super::idt::TablePointer::new(gdt.as_ptr() as u64, 5 * 8);
         asm!("lgdt [{}]", in(reg) &ptr, options(readonly, nostack, preserves_flags));
         asm!("ltr {0:x}", in(reg) 0x18u16, options(nostack, preserves_flags));
     }

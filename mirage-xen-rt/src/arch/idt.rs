@@ -10,6 +10,24 @@ use core::cell::UnsafeCell;
 /// of type vector).
 pub const UPCALL_VECTOR: u8 = 0xf3;
 
+/// The operand of `lidt` and `lgdt`: a descriptor table's size less one
+/// and its address.
+#[repr(C, packed)]
+pub struct TablePointer {
+    limit: u16,
+    base: u64,
+}
+
+impl TablePointer {
+    /// Points at `bytes` bytes of table at `base`.
+    pub fn new(base: u64, bytes: usize) -> TablePointer {
+        TablePointer {
+            limit: (bytes - 1) as u16,
+            base,
+        }
+    }
+}
+
 #[repr(C, align(16))]
 struct Idt(UnsafeCell<[u64; 512]>);
 
@@ -41,15 +59,7 @@ pub fn install_with_stack(vector: u8, handler: u64, ist: u8) {
         idt[i] = lo;
         idt[i + 1] = hi;
     }
-    #[repr(C, packed)]
-    struct Ptr {
-        limit: u16,
-        base: u64,
-    }
-    let ptr = Ptr {
-        limit: (512 * 8 - 1) as u16,
-        base: IDT.0.get() as u64,
-    };
+    let ptr = TablePointer::new(IDT.0.get() as u64, 512 * 8);
     // SAFETY: the table is static and its entries are valid or not present.
     unsafe { asm!("lidt [{}]", in(reg) &ptr, options(readonly, nostack, preserves_flags)) }
 }
