@@ -3,10 +3,9 @@
 //! are installed, NSD and Knot (Debian packages `nsd` and `knot`) serving
 //! the same zones. Each peer test prints `SKIP: …` when its server is absent.
 
-use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use mirage_core::Time;
@@ -14,6 +13,11 @@ use mirage_dns::client::{Options, ResolveError, Status, StubResolver};
 use mirage_dns::server::{ServeOptions, ZoneSet, Zones, serve};
 use mirage_dns::wire::{Name, RData, Rcode, Type};
 use mirage_dns::zone::{Zone, parse_str};
+use mirage_testkit::ports::free_port;
+use mirage_testkit::process::ChildGuard;
+use mirage_testkit::runtime::block_on;
+use mirage_testkit::tmp::TempDir;
+use mirage_testkit::tools::have;
 use mirage_unix::{OsRandom, SocketStack, SystemClock};
 
 /// `big` TXT is about 2 KB: over the 1232-byte EDNS size, so it comes over TCP.
@@ -44,25 +48,6 @@ $TTL 600
 @       NS   ns1.example.com.
 git     A    192.0.2.100
 ";
-
-fn free_port() -> u16 {
-    loop {
-        let tcp = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-/// Runs `f` on a single-threaded tokio runtime, as the host sockets need.
-fn local<F: Future>(f: F) -> F::Output {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    tokio::task::LocalSet::new().block_on(&rt, f)
-}
 
 type HostResolver = StubResolver<SocketStack, SystemClock, OsRandom>;
 
@@ -193,7 +178,7 @@ fn resolves_from_our_server_on_host_sockets() {
         zone("example.com.", &example_com()),
         zone("example.org.", EXAMPLE_ORG),
     ]));
-    local(async move {
+    block_on(async move {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let server = tokio::task::spawn_local(async move {
             serve(
@@ -218,7 +203,7 @@ fn a_silent_port_times_out() {
     // Bound and never read: datagrams are queued and never answered.
     let silent = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let port = silent.local_addr().unwrap().port();
-    local(async move {
+    block_on(async move {
         let r = resolver(port, Duration::from_millis(200), 2);
         let e = r
             .lookup(&name("www.example.com."), Type::A)
@@ -233,43 +218,15 @@ fn a_silent_port_times_out() {
 }
 
 /// A temporary directory holding the zone files, removed on drop.
-struct ZoneDir(PathBuf);
-
-impl ZoneDir {
-    fn new(tag: &str) -> ZoneDir {
-        let dir =
-            std::env::temp_dir().join(format!("mirage-dns-client-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("example.com.zone"), example_com()).unwrap();
-        std::fs::write(dir.join("example.org.zone"), EXAMPLE_ORG).unwrap();
-        ZoneDir(dir)
-    }
+fn zone_dir(tag: &str) -> TempDir {
+    let dir = TempDir::new(tag);
+    std::fs::write(dir.path().join("example.com.zone"), example_com()).unwrap();
+    std::fs::write(dir.path().join("example.org.zone"), EXAMPLE_ORG).unwrap();
+    dir
 }
 
-impl Drop for ZoneDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A server process, killed on drop.
-struct Peer(Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn installed(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
+/// A server process, killed and reaped on drop.
+type Peer = ChildGuard;
 
 fn start_nsd(dir: &Path, port: u16) -> Option<Peer> {
     let conf = dir.join("nsd.conf");
@@ -289,7 +246,7 @@ fn start_nsd(dir: &Path, port: u16) -> Option<Peer> {
         .stderr(Stdio::null())
         .spawn()
         .ok()
-        .map(Peer)
+        .map(ChildGuard)
 }
 
 fn start_knot(dir: &Path, port: u16) -> Option<Peer> {
@@ -309,22 +266,22 @@ fn start_knot(dir: &Path, port: u16) -> Option<Peer> {
         .stderr(Stdio::null())
         .spawn()
         .ok()
-        .map(Peer)
+        .map(ChildGuard)
 }
 
 /// Starts `program` on the test zones and runs [`check_server`] against it.
 fn against_peer(program: &str, package: &str, start: fn(&Path, u16) -> Option<Peer>) {
-    if !installed(program) {
+    if !have(program) {
         println!("SKIP: {program} is not installed (apt-get install {package})");
         return;
     }
-    let dir = ZoneDir::new(program);
+    let dir = zone_dir(program);
     let port = free_port();
-    let Some(_peer) = start(&dir.0, port) else {
+    let Some(_peer) = start(dir.path(), port) else {
         println!("SKIP: {program} did not start");
         return;
     };
-    local(async move {
+    block_on(async move {
         // Wait (at most 20 s) until it answers for its zone.
         let probe = resolver(port, Duration::from_millis(200), 1);
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
