@@ -69,10 +69,12 @@ async fn start(devices: Devices<Args>) -> Result<(), BoxError> {
             if let Some(b) = b {
                 branch = b.to_owned();
             }
-            let url = Url::resolve(url, &SystemResolver)
+            // Checked (and resolved) once here, so a bad URL stops the
+            // appliance at once; each pull resolves the name again.
+            Url::resolve(url, &SystemResolver)
                 .await
                 .map_err(|e| format!("--remote {spec}: {e}"))?;
-            Some(url)
+            Some(url.to_owned())
         }
         None => None,
     };
@@ -112,7 +114,7 @@ async fn start(devices: Devices<Args>) -> Result<(), BoxError> {
     }
     match remote {
         Some(url) => {
-            let upstream = Remote::new(devices.stack(), repo.clone(), url, branch);
+            let upstream = Remote::new(devices.stack(), repo.clone(), url, SystemResolver, branch);
             unikernel::start(devices.stack(), clock, repo, upstream, config).await?
         }
         None => unikernel::start(devices.stack(), clock, repo, SharedRepository, config).await?,

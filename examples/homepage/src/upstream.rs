@@ -51,46 +51,58 @@ impl Upstream for SharedRepository {
 /// The branch is pulled from a Git remote (`git://` or smart `http://`)
 /// into a local repository, over the appliance's own `Stack`. The local
 /// branch mirrors the remote's: the appliance serves what operators push,
-/// including rewritten history.
-pub struct Remote<S, B, C> {
+/// including rewritten history. A remote named by host name is resolved
+/// again for every pull, so a server that moves is followed.
+pub struct Remote<S, B, C, R> {
     stack: S,
     repo: mirage_irmin::Repo<B, C>,
-    url: mirage_irmin::sync::Url,
+    url: String,
+    resolver: R,
     branch: String,
 }
 
-impl<S, B, C> Remote<S, B, C> {
-    /// Pulls `branch` of `url` into `repo` through `stack`.
+impl<S, B, C, R> Remote<S, B, C, R> {
+    /// Pulls `branch` of `url` (as written: its host is resolved with
+    /// `resolver` at each pull) into `repo` through `stack`.
     pub fn new(
         stack: S,
         repo: mirage_irmin::Repo<B, C>,
-        url: mirage_irmin::sync::Url,
+        url: impl Into<String>,
+        resolver: R,
         branch: impl Into<String>,
     ) -> Self {
         Remote {
             stack,
             repo,
-            url,
+            url: url.into(),
+            resolver,
             branch: branch.into(),
         }
     }
 }
 
-impl<S, B, C> Upstream for Remote<S, B, C>
+impl<S, B, C, R> Upstream for Remote<S, B, C, R>
 where
     S: mirage_core::Stack,
     B: mirage_irmin::Backend,
     C: mirage_core::WallClock,
+    R: mirage_core::Resolver,
 {
     async fn pull(&self) -> Result<String, PullError> {
-        use mirage_irmin::sync::{PullMode, Pulled};
+        use mirage_irmin::sync::{PullMode, Pulled, Url};
+        let url = Url::resolve(&self.url, &self.resolver)
+            .await
+            .map_err(|e| PullError::Fetch {
+                remote: self.url.clone(),
+                source: Box::new(e),
+            })?;
         let info = mirage_irmin::Info::new(
             mirage_irmin::Author::new("homepage", "homepage@localhost"),
             "pull",
         );
         match self
             .repo
-            .pull(&self.stack, &self.url, &self.branch, PullMode::Mirror, info)
+            .pull(&self.stack, &url, &self.branch, PullMode::Mirror, info)
             .await
         {
             Ok(Pulled::UpToDate(at)) => Ok(format!("{} is at {at}", self.url)),
@@ -98,7 +110,7 @@ where
                 Ok(format!("fetched {to} from {}", self.url))
             }
             Err(e) => Err(PullError::Fetch {
-                remote: self.url.to_string(),
+                remote: self.url.clone(),
                 source: Box::new(e),
             }),
         }
@@ -108,6 +120,41 @@ where
 #[cfg(test)]
 mod test {
     use super::split_remote;
+
+    #[test]
+    fn test_a_remote_is_resolved_at_each_pull() {
+        use super::{PullError, Remote, Upstream};
+        use mirage_core::mem::{MemInternet, MemResolver, Simulation};
+        use mirage_irmin::{HashKind, MemBackend, Repo};
+
+        let mut sim = Simulation::new(3);
+        let host = MemInternet::new().host(["10.0.0.1".parse().unwrap()]);
+        let repo = Repo::new(MemBackend::new(HashKind::Sha1), sim.clock());
+        let names = MemResolver::new();
+        let remote = Remote::new(
+            host,
+            repo,
+            "git://git.example.test/site.git",
+            names.clone(),
+            "main",
+        );
+        // Unknown name: the pull fails on resolution, before any connection.
+        let err = sim.block_on(remote.pull()).unwrap().unwrap_err();
+        let PullError::Fetch {
+            remote: url,
+            source,
+        } = &err
+        else {
+            panic!("{err}")
+        };
+        assert_eq!(url, "git://git.example.test/site.git");
+        assert!(source.to_string().contains("git.example.test"), "{source}");
+        // Once the name resolves (to an address nobody serves), the pull
+        // gets as far as connecting: the name was looked up again.
+        names.insert("git.example.test", ["10.0.0.9".parse().unwrap()]);
+        let err = sim.block_on(remote.pull()).unwrap().unwrap_err();
+        assert!(err.to_string().contains("10.0.0.9"), "{err}");
+    }
 
     #[test]
     fn test_split_remote() {

@@ -93,11 +93,13 @@ async fn start(devices: Devices) -> Result<(), Box<dyn Error>> {
                 devices.random(),
                 ResolverOptions::new(servers),
             );
+            // Checked (and resolved) once here, so a bad URL stops the
+            // guest at once; each pull resolves the name again.
             let resolved = Url::resolve(url, &resolver)
                 .await
                 .map_err(|e| format!("remote={spec}: {e}"))?;
             log::info!("homepage: remote {url} is {resolved}");
-            Some(resolved)
+            Some((url.to_owned(), resolver))
         }
         None => None,
     };
@@ -120,9 +122,9 @@ async fn start(devices: Devices) -> Result<(), Box<dyn Error>> {
         since_epoch.as_secs()
     );
     match remote {
-        Some(url) => {
+        Some((url, resolver)) => {
             log::info!("homepage: cloning {url} (branch {branch})");
-            let upstream = Remote::new(stack.clone(), repo.clone(), url, branch);
+            let upstream = Remote::new(stack.clone(), repo.clone(), url, resolver, branch);
             unikernel::start(stack, clock, repo, upstream, config).await?
         }
         None => {
