@@ -32,7 +32,7 @@ run() {
     local limit=$1 port=$2 n=$3
     # The server binds with SO_REUSEPORT, so a stale server on the port
     # would silently share the connections: refuse to measure then.
-    if ss -ltn 2>/dev/null | grep -q ":$port "; then
+    if ss -ltn 2>/dev/null | grep ":$port " >/dev/null; then
         echo "idle-connections: port $port is in use; stop what listens there" >&2
         exit 1
     fi
