@@ -6,13 +6,15 @@
 # fresh request is still answered (when the limit leaves room for it) and
 # that refused excess connections did not disturb the held ones.
 #
-# Two runs: with the connection limit raised above N (every connection is
-# held: the per-connection cost), and with the default limit of 1024 and
-# 3000 connections (the excess is refused with 503: memory stays at the
+# Runs: ours with the connection limit raised above N (every connection is
+# held: the per-connection cost); nginx (1 worker, worker_connections above
+# N) the same way, when installed; and ours with the default limit of 1024
+# and 3000 connections (the excess is refused with 503: memory stays at the
 # limit's worth).
 #
 # Usage: mirage-http/bench/idle-connections.sh [N]
-# Needs: python3, curl. Not a test: it prints figures.
+# Needs: python3, curl; nginx (Debian: nginx-light) for its figure. Not a
+# test: it prints figures.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 n="${1:-10000}"
@@ -21,25 +23,55 @@ ulimit -n $(( n + 1024 )) 2>/dev/null || { echo "idle-connections: cannot raise 
 cargo build -q --release -p static-site --manifest-path "$root/Cargo.toml"
 bin="${CARGO_TARGET_DIR:-$root/target}/release/static-site"
 work="$(mktemp -d)"
+# Started by root, nginx's worker runs as nobody: it must enter the directory.
+chmod 755 "$work"
 server=""
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; [ -n "${KEEP_LOG:-}" ] && cp "$work"/server-*.log "$KEEP_LOG"/; rm -rf "$work"' EXIT
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; [ -n "${nginx_master:-}" ] && kill "$nginx_master" 2>/dev/null; [ -n "${KEEP_LOG:-}" ] && cp "$work"/server-*.log "$KEEP_LOG"/; rm -rf "$work"' EXIT
 mkdir "$work/site"
 echo "<h1>idle</h1>" > "$work/site/index.html"
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
+# The server under test: `ours LIMIT PORT` or `nginx LIMIT PORT`; sets
+# $server to the process whose memory is measured.
+start_server() {
+    local kind=$1 limit=$2 port=$3
+    if [ "$kind" = nginx ]; then
+        cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+worker_rlimit_nofile $(( limit + 1024 ));
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections $limit; }
+http {
+    access_log off;
+    types { text/html html; }
+    server { listen 127.0.0.1:$port; root $work/site; }
+}
+CONF
+        nginx -c "$work/nginx.conf" &
+        master=$!
+        for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+        server=$(pgrep -P "$master" | head -1)
+        nginx_master=$master
+    else
+        "$bin" --listen "127.0.0.1:$port" --kv "site=dir:$work/site" --max-connections "$limit" \
+            >"$work/server-$limit.log" 2>&1 &
+        server=$!
+        for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+    fi
+}
+
 run() {
-    local limit=$1 port=$2 n=$3
+    local kind=$1 limit=$2 port=$3 n=$4
     # The server binds with SO_REUSEPORT, so a stale server on the port
     # would silently share the connections: refuse to measure then.
     if ss -ltn 2>/dev/null | grep ":$port " >/dev/null; then
         echo "idle-connections: port $port is in use; stop what listens there" >&2
         exit 1
     fi
-    "$bin" --listen "127.0.0.1:$port" --kv "site=dir:$work/site" --max-connections "$limit" \
-        >"$work/server-$limit.log" 2>&1 &
-    server=$!
-    for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+    start_server "$kind" "$limit" "$port"
     local before
     before=$(rss_kb "$server")
     # Hold N connections open without sending; report how many the server
@@ -89,13 +121,24 @@ PY
     # The server serves at most `limit` of them; the rest wait in the kernel's
     # accept queue or get a 503 once they send a request (these never do).
     local served=$(( open < limit ? open : limit ))
-    echo "limit $limit: $connected connected, $open still open after 2 s ($busy answered 503, $closed reset); server RSS $before kB -> $during kB, $(( (during - before) * 1024 / (served > 0 ? served : 1) )) bytes per served connection; a fresh request got ${fresh:-no answer}"
-    kill "$server"; wait "$server" 2>/dev/null || true
+    echo "$kind, limit $limit: $connected connected, $open still open after 2 s ($busy answered 503, $closed reset); server RSS $before kB -> $during kB, $(( (during - before) * 1024 / (served > 0 ? served : 1) )) bytes per served connection; a fresh request got ${fresh:-no answer}"
+    if [ "$kind" = nginx ]; then
+        kill "$nginx_master"; wait "$nginx_master" 2>/dev/null || true
+        nginx_master=""
+    else
+        kill "$server"; wait "$server" 2>/dev/null || true
+    fi
     server=""
 }
 
-run $(( n + 1000 )) 18091 "$n"
+nginx_master=""
+run ours $(( n + 1000 )) 18091 "$n"
+if command -v nginx >/dev/null; then
+    run nginx $(( n + 1000 )) 18093 "$n"
+else
+    echo "nginx: not installed (apt-get install nginx-light), no side-by-side figure"
+fi
 # With the default limit, 3000 connections: 1024 are served, the excess is
 # answered 503 at once (with many more, the kernel's SYN cookies keep
 # connections the server never hears of until they send).
-run 1024 18092 3000
+run ours 1024 18092 3000
