@@ -13,6 +13,7 @@ use mirage_dns::client::{Options, ResolveError, Status, StubResolver};
 use mirage_dns::server::{ServeOptions, ZoneSet, Zones, serve};
 use mirage_dns::wire::{Name, RData, Rcode, Type};
 use mirage_dns::zone::{Zone, parse_str};
+use mirage_testkit::peers::{TEST_ZONES, knot_conf, knot_zones, nsd_conf};
 use mirage_testkit::ports::free_port;
 use mirage_testkit::process::ChildGuard;
 use mirage_testkit::runtime::block_on;
@@ -229,15 +230,7 @@ fn zone_dir(tag: &str) -> TempDir {
 type Peer = ChildGuard;
 
 fn start_nsd(dir: &Path, port: u16) -> Option<Peer> {
-    let conf = dir.join("nsd.conf");
-    let d = dir.display();
-    std::fs::write(
-        &conf,
-        format!(
-            "server:\n  ip-address: 127.0.0.1@{port}\n  server-count: 1\n  rrl-ratelimit: 0\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  zonelistfile: \"{d}/zone.list\"\n  xfrdfile: \"{d}/xfrd.state\"\n  xfrdir: \"{d}\"\n  username: \"\"\n  logfile: \"{d}/nsd.log\"\nremote-control:\n  control-enable: no\nzone:\n  name: example.com\n  zonefile: example.com.zone\nzone:\n  name: example.org\n  zonefile: example.org.zone\n"
-        ),
-    )
-    .unwrap();
+    let conf = nsd_conf(dir, port, "", &TEST_ZONES);
     Command::new("nsd")
         .arg("-d")
         .arg("-c")
@@ -250,15 +243,7 @@ fn start_nsd(dir: &Path, port: u16) -> Option<Peer> {
 }
 
 fn start_knot(dir: &Path, port: u16) -> Option<Peer> {
-    let conf = dir.join("knot.conf");
-    let d = dir.display();
-    std::fs::write(
-        &conf,
-        format!(
-            "server:\n  listen: 127.0.0.1@{port}\n  rundir: \"{d}\"\n  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\ndatabase:\n  storage: \"{d}\"\nlog:\n  - target: stderr\n    any: critical\nzone:\n  - domain: example.com\n    file: \"{d}/example.com.zone\"\n    journal-content: none\n    zonefile-sync: -1\n  - domain: example.org\n    file: \"{d}/example.org.zone\"\n    journal-content: none\n    zonefile-sync: -1\n"
-        ),
-    )
-    .unwrap();
+    let conf = knot_conf(dir, port, "", "critical", &knot_zones(dir, &TEST_ZONES));
     Command::new("knotd")
         .arg("-c")
         .arg(&conf)

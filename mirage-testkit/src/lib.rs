@@ -3,6 +3,7 @@
 pub mod dns;
 pub mod git;
 pub mod netns;
+pub mod peers;
 pub mod ports;
 pub mod process;
 pub mod runtime;

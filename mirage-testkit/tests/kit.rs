@@ -119,3 +119,37 @@ fn a_signalled_child_is_waited_for_and_one_ignoring_it_reported() {
         None
     );
 }
+
+#[test]
+fn peer_configurations_name_their_port_directory_and_zones() {
+    use mirage_testkit::peers::{TEST_ZONES, knot_conf, knot_zones, nsd_conf};
+    let dir = mirage_testkit::tmp::TempDir::new("peers");
+    let nsd = std::fs::read_to_string(nsd_conf(
+        dir.path(),
+        5300,
+        "  minimal-responses: yes\n",
+        &TEST_ZONES,
+    ))
+    .unwrap();
+    assert!(nsd.contains("ip-address: 127.0.0.1@5300\n"), "{nsd}");
+    assert!(
+        nsd.contains("rrl-ratelimit: 0\n  minimal-responses: yes\n  zonesdir:"),
+        "{nsd}"
+    );
+    assert!(nsd.ends_with("zone:\n  name: example.com\n  zonefile: example.com.zone\nzone:\n  name: example.org\n  zonefile: example.org.zone\n"), "{nsd}");
+    let zones = knot_zones(dir.path(), &TEST_ZONES);
+    let d = dir.path().display();
+    assert_eq!(
+        zones,
+        format!(
+            "zone:\n  - domain: example.com\n    file: \"{d}/example.com.zone\"\n    journal-content: none\n    zonefile-sync: -1\n  - domain: example.org\n    file: \"{d}/example.org.zone\"\n    journal-content: none\n    zonefile-sync: -1\n"
+        )
+    );
+    let knot =
+        std::fs::read_to_string(knot_conf(dir.path(), 5301, "", "critical", &zones)).unwrap();
+    assert!(
+        knot.starts_with("server:\n  listen: 127.0.0.1@5301\n"),
+        "{knot}"
+    );
+    assert!(knot.contains("    any: critical\nzone:\n"), "{knot}");
+}

@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mirage_testkit::dns::EXAMPLE_ORG;
+use mirage_testkit::peers::{TEST_ZONES, knot_zones, nsd_conf};
 use mirage_testkit::tools::have;
 use support::{Server, ZoneDir, free_port, start_appliance};
 
@@ -111,15 +112,7 @@ fn wait_up(port: u16) {
 
 fn start_nsd(dir: &Path) -> Option<Server> {
     let port = free_port();
-    let conf = dir.join("nsd.conf");
-    let d = dir.display();
-    std::fs::write(
-        &conf,
-        format!(
-            "server:\n  ip-address: 127.0.0.1@{port}\n  server-count: 1\n  rrl-ratelimit: 0\n  minimal-responses: yes\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  zonelistfile: \"{d}/zone.list\"\n  xfrdfile: \"{d}/xfrd.state\"\n  xfrdir: \"{d}\"\n  username: \"\"\n  logfile: \"{d}/nsd.log\"\nremote-control:\n  control-enable: no\nzone:\n  name: example.com\n  zonefile: example.com.zone\nzone:\n  name: example.org\n  zonefile: example.org.zone\n"
-        ),
-    )
-    .unwrap();
+    let conf = nsd_conf(dir, port, "  minimal-responses: yes\n", &TEST_ZONES);
     let child = Command::new("nsd")
         .arg("-d")
         .arg("-c")
@@ -297,15 +290,12 @@ fn answers_match_nsd() {
 }
 
 fn start_knot(dir: &Path) -> Option<Server> {
-    let d = dir.display();
     support::start_knot(
         dir,
         free_port(),
         "  version: \"Knot DNS\"\n",
         "critical",
-        &format!(
-            "zone:\n  - domain: example.com\n    file: \"{d}/example.com.zone\"\n    journal-content: none\n    zonefile-sync: -1\n  - domain: example.org\n    file: \"{d}/example.org.zone\"\n    journal-content: none\n    zonefile-sync: -1\n"
-        ),
+        &knot_zones(dir, &TEST_ZONES),
         Stdio::null(),
     )
 }

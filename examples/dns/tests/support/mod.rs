@@ -60,18 +60,7 @@ pub fn start_knot(
     rest: &str,
     stderr: Stdio,
 ) -> Option<Server> {
-    let conf = dir.join("knot.conf");
-    let d = dir.display();
-    std::fs::write(
-        &conf,
-        format!(
-            "server:\n  listen: 127.0.0.1@{port}\n  rundir: \"{d}\"\n  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\n{server}\
-             database:\n  storage: \"{d}\"\n\
-             log:\n  - target: stderr\n    any: {log}\n\
-             {rest}"
-        ),
-    )
-    .unwrap();
+    let conf = mirage_testkit::peers::knot_conf(dir, port, server, log, rest);
     let child = Command::new("knotd")
         .arg("-c")
         .arg(&conf)
