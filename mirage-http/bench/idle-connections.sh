@@ -51,15 +51,16 @@ http {
 }
 CONF
         nginx -c "$work/nginx.conf" &
-        master=$!
-        for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
-        server=$(pgrep -P "$master" | head -1)
-        nginx_master=$master
+        nginx_master=$!
     else
         "$bin" --listen "127.0.0.1:$port" --kv "site=dir:$work/site" --max-connections "$limit" \
             >"$work/server-$limit.log" 2>&1 &
         server=$!
-        for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+    fi
+    for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+    if [ "$kind" = nginx ]; then
+        # nginx's worker (the process measured) is the master's child.
+        server=$(pgrep -P "$nginx_master" | head -1)
     fi
 }
 

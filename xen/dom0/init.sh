@@ -54,6 +54,10 @@ fi
 echo "XENTEST: dom0 ready"
 
 name=$(sed -n 's/^name *= *"\(.*\)"/\1/p' /payload/guest.cfg)
+# The guest's address, for test.sh: static (ipv4=), or the one the DHCP
+# server above hands out.
+ip=$(sed -n 's/.*ipv4=\([0-9.]*\)\/.*/\1/p' /payload/guest.cfg)
+grep -q 'ipv4=dhcp' /payload/guest.cfg && ip=10.9.0.2
 t0=$(date +%s%N)
 xl create /payload/guest.cfg
 status=$?
@@ -67,7 +71,8 @@ elif xl list "$name" >/dev/null 2>&1; then
 else
     echo "XENTEST: xl create failed with status $status"
 fi
-# The guest-specific checks (xen/dom0/test-NAME.sh, copied to the payload).
+# The guest-specific checks (xen/dom0/test-NAME.sh, copied to the payload),
+# given $name, $ip and $t0.
 . /payload/test.sh
 # The guest powers off (or crashes) by itself, or test.sh asked it to with
 # xl shutdown; on_poweroff/on_crash are "preserve", so its final state

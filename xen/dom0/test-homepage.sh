@@ -1,12 +1,10 @@
-# Checks for the homepage appliance, sourced by init.sh after xl create ($t0:
-# its start in ns). The guest clones git://10.9.0.1/site.git at boot (the
-# repository made from xen/dom0/site), then serves its zone over DNS and its
-# site over HTTP; it polls the remote every few seconds. dom0 asks it over
-# UDP and TCP, fetches the page, pushes a change and waits for the new page,
-# then shuts the guest down with xl shutdown.
-# The guest's address: static, or the one dom0's DHCP server hands out.
-ip=$(sed -n 's/.*ipv4=\([0-9.]*\)\/.*/\1/p' /payload/guest.cfg)
-grep -q 'ipv4=dhcp' /payload/guest.cfg && ip=10.9.0.2
+# Checks for the homepage appliance, sourced by init.sh after xl create
+# ($ip: the guest's address; $t0: the start of xl create in ns). The guest
+# clones git://git.example.test/site.git at boot (the repository made from
+# xen/dom0/site; the name is answered by dom0's dnsmasq), then serves its
+# zone over DNS and its site over HTTP; it polls the remote every few
+# seconds. dom0 asks it over UDP and TCP, fetches the page, pushes a change
+# and waits for the new page, then shuts the guest down with xl shutdown.
 ms_since_create() { echo $(( ($(date +%s%N) - t0) / 1000000 )); }
 
 soa=""

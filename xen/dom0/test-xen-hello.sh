@@ -1,10 +1,7 @@
-# Checks for xen-hello, sourced by init.sh after xl create ($t0: its start
-# in ns). With an address on its command line the guest serves a UDP echo on
+# Checks for xen-hello, sourced by init.sh after xl create ($ip: the
+# guest's address; $t0: the start of xl create in ns). With an address on its command line the guest serves a UDP echo on
 # port 7 and a page on HTTP port 80 over netfront and our stack: check both
 # and ping, then tell it to quit.
-# The guest's address: static, or the one dom0's DHCP server hands out.
-ip=$(sed -n 's/.*ipv4=\([0-9.]*\)\/.*/\1/p' /payload/guest.cfg)
-grep -q 'ipv4=dhcp' /payload/guest.cfg && ip=10.9.0.2
 if [ -n "$ip" ]; then
     answer=""
     i=0
