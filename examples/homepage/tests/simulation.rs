@@ -109,14 +109,8 @@ fn simulate(seed: u64) -> Vec<String> {
         .unwrap()
         .unwrap();
     let config = Config {
-        branch: "main".into(),
-        http: SocketAddr::new(SERVER.into(), 80),
-        dns: SocketAddr::new(SERVER.into(), 53),
         poll: Some(Duration::from_secs(10)),
-        hook_secret: None,
-        http_config: Default::default(),
-        dns_options: Default::default(),
-        site_options: Default::default(),
+        ..config_without_poll()
     };
     let appliance = sim.spawn(start(
         server,
@@ -237,7 +231,8 @@ impl homepage::upstream::Upstream for LateUpstream {
     }
 }
 
-fn empty_branch_config() -> Config {
+/// The appliance on SERVER's ports 80 and 53, serving `main`, not polling.
+fn config_without_poll() -> Config {
     Config {
         branch: "main".into(),
         http: SocketAddr::new(SERVER.into(), 80),
@@ -265,7 +260,7 @@ fn an_empty_branch_waits_for_a_late_remote() {
         .block_on(Appliance::new(
             repo.clone(),
             upstream,
-            &empty_branch_config(),
+            &config_without_poll(),
         ))
         .unwrap()
         .expect("the content arrives on the fourth pull");
@@ -290,7 +285,7 @@ fn an_empty_branch_with_an_unreachable_remote_gives_up() {
     };
     let start = clock.now();
     let result = sim
-        .block_on(Appliance::new(repo, upstream, &empty_branch_config()))
+        .block_on(Appliance::new(repo, upstream, &config_without_poll()))
         .unwrap();
     assert!(matches!(result, Err(Error::EmptyBranch(b)) if b == "main"));
     assert_eq!(INITIAL_PULL_ATTEMPTS, 8);
